@@ -1,0 +1,46 @@
+# asyncio-lab: the two commands a learner needs are `make lab` and `make test`.
+# Each venv is (re)installed only when the requirements changed, so re-running is quick.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FIRST_LESSON := notebooks/00-start-here.ipynb
+
+.PHONY: lab test test-here bench exercises clean-notebooks
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## lab: open JupyterLab on the first lesson (localhost only, with Jupyter's token)
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(FIRST_LESSON)
+
+## test: the whole suite on this Python and on every other CPython >= 3.11 found
+test: $(VENV)/.installed-dev
+	bash tools/run_tests.sh
+
+## test-here: the suite on .venv's Python only (quicker while working on a lesson)
+test-here: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+## bench: tracer overhead and drawing speed, printed as ratios
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet viztracer==1.1.1
+	$(BIN)/python benchmarks/trace_overhead.py
+
+## exercises: regenerate exercises/ from solutions/ (edited exercises are kept aside)
+exercises: $(VENV)/.installed-dev
+	$(BIN)/python tools/make_exercises.py
+
+## clean-notebooks: strip outputs from notebooks/ and solutions/ before committing
+clean-notebooks: $(VENV)/.installed-dev
+	$(BIN)/python tools/clean.py --write

@@ -1,0 +1,22 @@
+"""asynclab: the helpers the asyncio-lab notebooks import.
+
+    import asynclab
+    async with asynclab.trace() as tl:      # record every task on the running loop
+        ...
+    tl.plot()                               # draw what happened
+
+tracer.py      trace(), Timeline, TaskRecord: what each task did and when
+plots.py       the Gantt chart of a Timeline
+simio.py       fetch(): simulated I/O with fixed delays, no network
+playground.py  playground(): sliders that re-run a scenario and redraw it
+checks/        check(): exercise checks
+about.py       versions(): what the first cell of every lesson prints
+"""
+
+from .about import versions
+from .playground import playground
+from .simio import fetch
+from .tracer import TaskRecord, Timeline, trace
+
+__all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "versions"]
+__version__ = "0.1.0"

@@ -1,0 +1,31 @@
+"""The versions that matter for what a lesson shows, printed at the top of every lesson."""
+
+import platform
+import sys
+from importlib import metadata
+
+_PACKAGES = ["ipykernel", "ipywidgets", "matplotlib", "nest-asyncio"]
+
+# What changes between the Pythons the collection supports.
+_NOTES = [
+    ((3, 12), "3.12+: asyncio.eager_task_factory exists (a task can start at create_task)."),
+    ((3, 13), "3.13+: `async for` works on asyncio.as_completed()."),
+    ((3, 14), "3.14+: asyncio.get_event_loop() with no loop raises; "
+              "asyncio.capture_call_graph() and `python -m asyncio ps` exist."),
+]
+
+
+def versions(show=True):
+    """Print (and return as a dict) Python's and the key packages' versions."""
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    if show:
+        print("  ".join(f"{k} {v}" for k, v in found.items()))
+        for since, note in _NOTES:
+            mark = "yes" if sys.version_info >= since else "no, not on this Python"
+            print(f"  - {note} [{mark}]")
+    return found

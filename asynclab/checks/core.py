@@ -1,0 +1,255 @@
+"""Run a learner's exercise answer on several cases and say plainly what is right.
+
+Safety first: whatever the answer does (awaits forever, blocks with time.sleep, spins
+in a busy loop, raises CancelledError or KeyboardInterrupt), the notebook must go on.
+So the cases run in a worker thread with an event loop of its own, each case under
+a time limit, and the whole check under a time limit after which the thread is
+abandoned (Python cannot kill a thread; a daemon thread dies with the kernel).
+Nothing the answer raises reaches the learner as a traceback: it becomes a sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import inspect
+import threading
+import time
+
+CASE_LIMIT = 2.0      # seconds one case may take
+CHECK_LIMIT = 6.0     # seconds a whole check may take, whatever happens
+STUB_MESSAGE = "exercise not solved yet"
+
+_REGISTRY: dict = {}
+
+
+class CaseFailed(Exception):
+    """Raised by a check's own code to say one case went wrong, in a sentence."""
+
+
+class CheckResult:
+    """What a check found.  `.passed` is True only when every case passed."""
+
+    def __init__(self, exercise, status, lines, seconds, cases=0, failed=0):
+        self.exercise = exercise
+        self.status = status            # "passed" | "failed" | "not solved" | "timeout" | "unusable"
+        self.lines = lines
+        self.seconds = seconds
+        self.cases = cases
+        self.failed = failed
+
+    @property
+    def passed(self):
+        return self.status == "passed"
+
+    @property
+    def message(self):
+        return "\n".join(self.lines)
+
+    def __repr__(self):
+        return self.message
+
+    def _repr_html_(self):
+        colour = {"passed": "#e5f5e0", "not solved": "#f0f0f0"}.get(self.status, "#fee0d2")
+        body = "<br>".join(html.escape(line) for line in self.lines)
+        return (f'<div style="background:{colour};padding:6px 10px;border-radius:4px;'
+                f'font-family:sans-serif">{body}</div>')
+
+
+class Cases:
+    """Handed to an exercise's case code: runs the learner's code and collects verdicts.
+
+        async with t.case("3 ids, limit 2"):
+            got = await t.run(fn(...))
+            t.expect(got == [...], f"it returned {got!r}, expected [...]")
+
+    A case that raises (CaseFailed from `expect`/`run`, or anything from the learner's
+    code) is reported with its description and the next case runs; a stub ends the check.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.current = None
+        self.passed = []
+        self.failures = []
+
+    async def run(self, awaitable, limit=CASE_LIMIT):
+        """Await the learner's `awaitable` under a time limit (CaseFailed if it runs over)."""
+        if not inspect.isawaitable(awaitable):
+            raise CaseFailed(f"it returned {_short(awaitable)} where something to await was "
+                             "expected (is it an `async def`?)")
+        try:
+            async with asyncio.timeout(limit):
+                return await awaitable
+        except TimeoutError:
+            raise CaseFailed(f"it did not finish within {limit:g} s (does it await something "
+                             "that never happens, such as a lock or a queue no one fills?)") from None
+
+    def expect(self, condition, sentence):
+        """Fail the current case with `sentence` unless `condition` holds."""
+        if not condition:
+            raise CaseFailed(sentence)
+
+    def case(self, description):
+        """`async with t.case("..."):` runs one case; see the class docstring."""
+        return _Case(self, description)
+
+
+class _Case:
+    def __init__(self, cases, description):
+        self.cases, self.description = cases, description
+
+    async def __aenter__(self):
+        self.cases.current = self.description
+
+    async def __aexit__(self, exc_type, exc, tb):
+        t = self.cases
+        if exc is None:
+            t.passed.append(self.description)
+            return False
+        if _is_stub(exc):
+            return False                     # not solved: stop the check here
+        if isinstance(exc, CaseFailed):
+            t.failures.append(f"{self.description}: {exc}")
+        else:
+            t.failures.append(f"{self.description}: {describe_error(exc)}")
+        return True                          # go on with the next case
+
+
+def _short(value, width=80):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def exercise(name, *, kind="async", params=None, hint=None):
+    """Register the cases of exercise `name`.
+
+    kind    "async" (an `async def`), "sync" (a plain `def`) or "class"
+    params  the parameter names the learner's function must accept, in order
+    hint    one sentence shown when any case fails
+    The decorated `async def cases(fn, t)` runs the cases (see `Cases`).
+    """
+    def register(cases):
+        _REGISTRY[name] = dict(cases=cases, kind=kind, params=params, hint=hint)
+        return cases
+    return register
+
+
+def describe_error(err):
+    """One line for an exception from the learner's code, never a traceback."""
+    if isinstance(err, NotImplementedError) and STUB_MESSAGE in str(err):
+        return "it is still the stub (it raises NotImplementedError)"
+    text = str(err)
+    what = type(err).__name__
+    if isinstance(err, BaseExceptionGroup):
+        inner = ", ".join(type(e).__name__ for e in err.exceptions)
+        return f"it raised {what}({text!r}) containing {inner}"
+    if "different event loop" in text or "attached to a different loop" in text:
+        return (f"it raised {what}: {text} -- create asyncio objects (Semaphore, Queue, ...) "
+                "inside your function, not in another cell")
+    return f"it raised {what}: {text}" if text else f"it raised {what}"
+
+
+def _precheck(name, fn, spec):
+    """A sentence if `fn` cannot be the answer at all (wrong kind, wrong parameters)."""
+    kind, params = spec["kind"], spec["params"]
+    if kind == "class":
+        if not inspect.isclass(fn):
+            return f"`{name}` should be a class (`class {name}: ...`), but it is {type(fn).__name__}."
+        return None
+    if not callable(fn) or inspect.isclass(fn):
+        return f"`{name}` should be a function, but it is {type(fn).__name__} {fn!r:.60}."
+    is_async = inspect.iscoroutinefunction(fn)
+    if kind == "async" and not is_async:
+        return (f"`{name}` should be defined with `async def` (it is a plain function, so "
+                "calling it does not give something to await).")
+    if kind == "sync" and is_async:
+        return (f"`{name}` should be a plain `def`, not `async def`: it is called from code "
+                "that does not await it.")
+    if params is not None:
+        try:
+            inspect.signature(fn).bind(*params)
+        except TypeError:
+            try:
+                got = str(inspect.signature(fn))
+            except (TypeError, ValueError):
+                got = "(?)"
+            return (f"`{name}` should take the parameters ({', '.join(params)}), "
+                    f"but it takes {got}.")
+        except ValueError:
+            pass
+    return None
+
+
+def check(fn, exercise=None, *, limit=CHECK_LIMIT):
+    """Check an exercise answer and show what is right and what is not.
+
+    `exercise` defaults to the function's name.  A plain call (no await): it returns
+    within `limit` seconds whatever `fn` does, and leaves the kernel usable.
+    """
+    started = time.perf_counter()
+    name = exercise or getattr(fn, "__name__", None)
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        return CheckResult(name, "unusable", [
+            f"There is no exercise called {name!r} to check. Pass your function itself, "
+            f"as in check(once), or name it: check(my_fn, exercise='once'). "
+            f"Exercises: {known}."], 0.0)
+    spec = _REGISTRY[name]
+    problem = _precheck(name, fn, spec)
+    if problem:
+        return CheckResult(name, "unusable", [f"✘ {name}: {problem}"],
+                           time.perf_counter() - started)
+
+    t = Cases(name)
+    box = {}
+
+    def worker():
+        async def main():
+            await spec["cases"](fn, t)
+        try:
+            asyncio.run(main())
+        except CaseFailed as err:
+            t.fail(str(err))
+        except BaseException as err:       # the learner's code, whatever it raised
+            box["error"] = err
+
+    thread = threading.Thread(target=worker, name=f"asynclab-check-{name}", daemon=True)
+    thread.start()
+    thread.join(limit)
+    seconds = time.perf_counter() - started
+
+    if thread.is_alive():
+        where = f" in the case {t.current}" if t.current else ""
+        return CheckResult(name, "timeout", [
+            f"✘ {name}: the check gave up after {limit:g} s{where}: your code never gave "
+            "control back to the event loop. Look for time.sleep(), a loop that never awaits, "
+            "or blocking calls; use `await asyncio.sleep(...)` instead.",
+            "(The stuck code keeps running in a background thread until you restart the kernel.)"],
+            seconds, len(t.passed), 1)
+    err = box.get("error")
+    if err is not None and (not t.passed and not t.failures) and _is_stub(err):
+        return CheckResult(name, "not solved", [
+            f"… {name}: not solved yet. Replace the `raise NotImplementedError` line with "
+            "your code, then run this check again."], seconds)
+    if err is not None:
+        where = f"{t.current}: " if t.current else ""
+        t.failures.append(where + describe_error(err))
+    total = len(t.passed) + len(t.failures)
+    if not t.failures:
+        return CheckResult(name, "passed", [
+            f"✔ {name}: all {total} cases passed ({'; '.join(t.passed[:4])}"
+            f"{'; ...' if total > 4 else ''})."], seconds, total, 0)
+    lines = [f"✘ {name}: {len(t.failures)} of {total} cases went wrong."]
+    lines += [f"  - {f}" for f in t.failures[:4]]
+    if len(t.failures) > 4:
+        lines.append(f"  - ... and {len(t.failures) - 4} more")
+    if t.passed:
+        lines.append(f"  Right: {'; '.join(t.passed[:3])}.")
+    if spec["hint"]:
+        lines.append(f"  Hint: {spec['hint']}")
+    return CheckResult(name, "failed", lines, seconds, total, len(t.failures))
+
+
+def _is_stub(err):
+    return isinstance(err, NotImplementedError) and STUB_MESSAGE in str(err)

@@ -1,0 +1,154 @@
+"""Playgrounds: sliders that re-run a scenario and redraw its timeline.
+
+Why each run happens in a worker thread with its own event loop: in JupyterLab 4.4+
+a widget callback may run in a kernel *subshell* thread, whose running loop is not
+the one the cells use (see GUIDE section 7).  A scenario run by `asyncio.run()` in a
+fresh thread behaves the same wherever the callback runs, never touches the cells'
+loop, and can be abandoned if it takes too long.  The picture is drawn without pyplot
+(no global state, safe in any thread) and sent to the browser as a PNG in an Image
+widget, which also works from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+import threading
+
+from matplotlib.figure import Figure
+
+from .tracer import trace
+
+RUN_LIMIT = 10.0   # seconds a scenario may take before the playground gives up on it
+
+
+def _widget_for(name, spec):
+    """A control from a short description, as ipywidgets.interact understands them."""
+    import ipywidgets as w
+
+    style = {"description_width": "initial"}
+    if isinstance(spec, w.ValueWidget):
+        return spec
+    if isinstance(spec, bool):
+        return w.Checkbox(value=spec, description=name)
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(x, str) for x in spec):
+        return w.Dropdown(options=list(spec), value=spec[0], description=name, style=style)
+    if isinstance(spec, tuple) and len(spec) in (3, 4) and all(isinstance(x, (int, float)) for x in spec):
+        lo, hi, step = spec[:3]
+        value = spec[3] if len(spec) == 4 else lo
+        cls = w.IntSlider if all(isinstance(x, int) for x in spec) else w.FloatSlider
+        return cls(min=lo, max=hi, step=step, value=value, description=name,
+                   continuous_update=False, style=style)
+    raise TypeError(f"playground control {name}={spec!r}: give (min, max, step[, value]) for a "
+                    "slider, a list of strings for a menu, True/False for a checkbox, or a widget")
+
+
+class Playground:
+    """A scenario, its controls and its latest timeline.  Display it as the last line of a cell.
+
+    scenario     an `async def` taking the controls' values as keyword arguments; it may
+                 return a short text, shown under the timeline
+    controls     name=(min, max, step[, value]) | ["a", "b"] | True/False | a widget
+    limit        name of a control whose value is drawn as a limit line (a Semaphore's k)
+    """
+
+    def __init__(self, scenario, *, title=None, limit=None, **controls):
+        import ipywidgets as w
+
+        if not inspect.iscoroutinefunction(scenario):
+            raise TypeError("playground() needs an `async def` scenario function, "
+                            f"not {scenario!r}")
+        if not controls:
+            raise TypeError("playground() needs at least one control, e.g. tasks=(1, 10, 1)")
+        self.scenario = scenario
+        self.title = title
+        self.limit = limit
+        self.controls = {name: _widget_for(name, spec) for name, spec in controls.items()}
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.caption = w.HTML()
+        self.timeline = None
+        self.runs = 0
+        self._lock = threading.Lock()
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.image, self.caption])
+        self.update()
+
+    @property
+    def values(self):
+        return {name: c.value for name, c in self.controls.items()}
+
+    def set(self, **values):
+        """Move controls from code (as a learner would with the mouse); redraws once."""
+        for name, value in values.items():
+            if name not in self.controls:
+                raise KeyError(f"no control named {name!r}; the controls are {list(self.controls)}")
+        for control in self.controls.values():
+            control.unobserve(self._on_change, names="value")
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            for control in self.controls.values():
+                control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, _change):
+        self.update()
+
+    def update(self):
+        """Run the scenario once with the current values and redraw."""
+        with self._lock:                     # one run at a time, even if sliders race
+            values = self.values
+            outcome = {}
+            worker = threading.Thread(target=self._run, args=(values, outcome),
+                                      name="asynclab-playground", daemon=True)
+            worker.start()
+            worker.join(RUN_LIMIT)
+            if worker.is_alive():
+                self.caption.value = (f"<b>This run took longer than {RUN_LIMIT:.0f} s and was "
+                                      "abandoned.</b> Try smaller values.")
+                return
+            if "error" in outcome:
+                err = outcome["error"]
+                self.caption.value = (f"<b>The scenario raised {type(err).__name__}:</b> "
+                                      f"{_escape(str(err))}")
+                return
+            self.timeline = outcome["timeline"]
+            self.image.value = outcome["png"]
+            self.runs += 1
+            text = outcome["text"]
+            self.caption.value = _escape(text) if text else ""
+
+    def _run(self, values, outcome):
+        async def traced():
+            async with trace() as tl:
+                text = await self.scenario(**values)
+            return tl, text
+
+        try:
+            tl, text = asyncio.run(traced())
+            fig = Figure(figsize=(9, min(7, 2.2 + 0.3 * len(tl.tasks))), layout="constrained")
+            ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
+            limit = values.get(self.limit) if self.limit else None
+            tl.plot(ax=ax, strip=strip, title=self.title, limit=limit, concurrency=True)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            outcome.update(timeline=tl, png=buf.getvalue(),
+                           text=text if isinstance(text, str) else None)
+        except Exception as err:  # shown in the caption: a scenario's own mistake
+            outcome["error"] = err
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _escape(text):
+    import html
+    return html.escape(text).replace("\n", "<br>")
+
+
+def playground(scenario, *, title=None, limit=None, **controls):
+    """Make a Playground (see its docstring).  Put it last in a cell to show it."""
+    return Playground(scenario, title=title, limit=limit, **controls)

@@ -1,0 +1,77 @@
+"""Execute notebooks in a fresh kernel (nbclient) and read what they printed.
+
+Each notebook runs at most once per test session: the test that it runs without
+error and the tests of the claims it makes share one execution.
+"""
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+CELL_LIMIT = 120       # seconds any one cell may take before the run fails (nothing hangs)
+
+
+class Executed:
+    def __init__(self, path, nb, seconds):
+        self.path, self.nb, self.seconds = path, nb, seconds
+
+    def cell_text(self, index):
+        """Everything cell `index` printed or displayed as text."""
+        return _text(self.nb.cells[index])
+
+    @property
+    def text(self):
+        """Everything the notebook printed, in order."""
+        return "\n".join(_text(c) for c in self.nb.cells if c.cell_type == "code")
+
+    def cells_with(self, needle):
+        """Indices of code cells whose source contains `needle`."""
+        return [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and needle in c.source]
+
+    def text_of(self, needle):
+        """What the one cell whose source contains `needle` printed."""
+        found = self.cells_with(needle)
+        assert len(found) == 1, f"{self.path.name}: {len(found)} cells contain {needle!r}"
+        return self.cell_text(found[0])
+
+    def images(self):
+        return sum(1 for c in self.nb.cells if c.cell_type == "code"
+                   for o in c.outputs if "image/png" in o.get("data", {}))
+
+
+def _text(cell):
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(out.get("data", {}).get("text/plain", ""))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def execute(relpath):
+    """Run ROOT/relpath top to bottom in a fresh python3 kernel of this interpreter."""
+    path = ROOT / relpath
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=CELL_LIMIT, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    client.execute()
+    return Executed(path, nb, time.perf_counter() - started)
+
+
+def all_notebooks():
+    return [str(p.relative_to(ROOT)) for folder in ("notebooks", "solutions", "exercises")
+            for p in sorted((ROOT / folder).glob("[0-9][0-9]-*.ipynb"))]
+
+
+def python_version():
+    return "%d.%d.%d" % sys.version_info[:3]

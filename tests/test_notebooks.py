@@ -1,0 +1,74 @@
+"""Every notebook runs top to bottom in a fresh kernel, carries no outputs, and exercises match solutions."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from nbrun import ROOT, all_notebooks, execute, python_version
+
+sys.path.insert(0, str(ROOT / "tools"))
+import make_exercises  # noqa: E402
+from nbfiles import dumps, read  # noqa: E402
+
+NOTEBOOKS = all_notebooks()
+
+
+@pytest.mark.parametrize("relpath", NOTEBOOKS)
+def test_runs_clean_in_a_fresh_kernel(relpath):
+    run = execute(relpath)          # raises CellExecutionError on any error
+    # It ran on the interpreter under test (its first cell prints the versions).
+    if relpath.startswith("notebooks/"):
+        assert f"python {python_version()}" in run.cell_text(_first_code_cell(run.nb)), \
+            "the first code cell should print asynclab.versions() from this interpreter"
+    assert run.seconds < 90, f"{relpath} took {run.seconds:.0f} s; lessons should take seconds"
+
+
+def _first_code_cell(nb):
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("relpath", NOTEBOOKS)
+def test_committed_without_outputs(relpath):
+    path = ROOT / relpath
+    assert path.read_text(encoding="utf-8") == dumps(read(path)), \
+        f"{relpath} carries outputs or is not in canonical form: run `make clean-notebooks`"
+
+
+def test_exercises_are_generated_from_solutions(tmp_path):
+    make_exercises.generate(tmp_path, keep_edits=False)
+    generated = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    committed = sorted(p.name for p in (ROOT / "exercises").glob("[0-9][0-9]-*.ipynb"))
+    assert generated == committed
+    for name in generated:
+        assert (tmp_path / name).read_bytes() == (ROOT / "exercises" / name).read_bytes(), \
+            f"exercises/{name} differs from what solutions/{name} generates: run `make exercises`"
+
+
+def test_every_lesson_links_on():
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    assert lessons, "no lessons found"
+    for here, after in zip(lessons, lessons[1:]):
+        text = here.read_text(encoding="utf-8")
+        assert after.name in text, f"{here.name} should link to the next lesson, {after.name}"
+
+
+def test_exercise_checks_report_not_solved(tmp_path):
+    """An unsolved exercise runs to the end and each check says 'not solved yet'."""
+    for relpath in [p for p in NOTEBOOKS if p.startswith("exercises/")]:
+        run = execute(relpath)
+        checks = run.cells_with("check(")
+        assert checks, f"{relpath} has no check cells"
+        for index in checks:
+            assert "not solved yet" in run.cell_text(index), (relpath, run.cell_text(index))
+
+
+def test_solution_checks_pass():
+    for relpath in [p for p in NOTEBOOKS if p.startswith("solutions/")]:
+        run = execute(relpath)
+        checks = run.cells_with("check(")
+        assert checks, f"{relpath} has no check cells"
+        for index in checks:
+            text = run.cell_text(index)
+            assert re.search(r"✔ \w+: all \d+ cases passed", text), (relpath, text)

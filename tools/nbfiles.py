@@ -1,0 +1,37 @@
+"""Reading and writing notebooks the same way everywhere, so generated files compare byte for byte."""
+
+import json
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("notebooks", "solutions", "exercises")
+
+
+def read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def dumps(nb):
+    """The canonical text of a notebook: no outputs, no execution counts, sorted keys."""
+    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    for cell in nb.cells:
+        cell.pop("id", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+    nb.nbformat, nb.nbformat_minor = 4, 4
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                 "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def has_outputs(path):
+    nb = read(path)
+    return any(c.cell_type == "code" and (c.outputs or c.execution_count) for c in nb.cells)
