@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIRST_LESSON := notebooks/00-start-here.ipynb
 
-.PHONY: lab test test-here bench exercises clean-notebooks
+.PHONY: lab test test-here bench exercises clean-notebooks reset-exercise figures html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,12 @@ exercises: $(VENV)/.installed-dev
 ## clean-notebooks: strip outputs from notebooks/ and solutions/ before committing
 clean-notebooks: $(VENV)/.installed-dev
 	$(BIN)/python tools/clean.py --write
+
+## reset-exercise N=03: a fresh copy of exercise 03; your edited one is kept beside it
+reset-exercise: $(VENV)/.installed
+	@test -n "$(N)" || { echo "usage: make reset-exercise N=03"; exit 2; }
+	$(BIN)/python tools/reset_exercise.py $(N)
+
+## figures: redraw the README's timeline pictures (docs/figures/)
+figures: $(VENV)/.installed-dev
+	$(BIN)/python tools/make_figures.py

@@ -140,24 +140,48 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
     return ax
 
 
+_GATED = ("Semaphore", "Lock", "Condition", "Event", "Barrier", "Queue.get", "Queue.put", "Queue.join")
+
+
+def _step_counts(changes, end):
+    """From [(time, +1 | -1), ...] the x and y of a step line (ends before starts at equal times)."""
+    if not changes:
+        return np.array([0.0, end]), np.array([0, 0])
+    changes.sort()
+    t = np.array([c[0] for c in changes])
+    level = np.cumsum([c[1] for c in changes])
+    return np.concatenate([[0.0], t, [end]]), np.concatenate([[0], level, [level[-1]]])
+
+
 def _draw_concurrency(ax, records, end, scale, limit):
-    """A step line: how many tasks were in progress (started, not yet finished)."""
-    times, deltas = [], []
+    """How many tasks were in progress, and how many of those were not held at a gate.
+
+    In progress: started and not yet finished.  Held at a gate: waiting for a Semaphore,
+    Lock, Event, Condition or Queue.  The dark line (in progress minus held) is what a
+    Semaphore limits, so the limit line is drawn against it.
+    """
+    alive, free = [], []
     for r in records:
         if r.started is None:
             continue
-        times += [r.started, r.finished if r.finished is not None else end]
-        deltas += [1, -1]
-    if not times:
+        stop = r.finished if r.finished is not None else end
+        for change in ((r.started, 1), (stop, -1)):
+            alive.append(change)
+            free.append(change)
+        for a, b, what in r.waiting:
+            if what in _GATED:
+                free += [(a, -1), (b, 1)]
+    if not alive:
         return
-    order = np.lexsort((deltas, times))             # at equal times, ends before starts
-    t = np.concatenate([[0.0], np.asarray(times)[order] * scale, [end * scale]])
-    level = np.concatenate([[0], np.cumsum(np.asarray(deltas)[order]), [0]])
-    ax.step(t, level, where="post", color=_RUNNING_COLOUR, linewidth=1.2)
-    ax.fill_between(t, level, step="post", alpha=0.2, color=_RUNNING_COLOUR)
+    t, level = _step_counts(alive, end)
+    ax.fill_between(t * scale, level, step="post", color=_RUNNING_COLOUR, alpha=0.15,
+                    linewidth=0, label="in progress")
+    t2, level2 = _step_counts(free, end)
+    ax.step(t2 * scale, level2, where="post", color=_RUNNING_COLOUR, linewidth=1.3,
+            label="in progress, not held at a gate")
     if limit is not None:
-        ax.axhline(limit, color="#cb181d", linestyle="--", linewidth=1)
-        ax.text(0, limit, f" limit {limit}", color="#cb181d", va="bottom", fontsize="small")
-    ax.set_ylabel("in progress", fontsize="small")
+        ax.axhline(limit, color="#cb181d", linestyle="--", linewidth=1, label=f"limit {limit}")
+    ax.set_ylabel("tasks", fontsize="small")
     ax.set_ylim(0, max(level.max(), limit or 0) * 1.25 + 0.5)
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="x-small", frameon=False)

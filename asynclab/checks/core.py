@@ -11,6 +11,7 @@ Nothing the answer raises reaches the learner as a traceback: it becomes a sente
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import html
 import inspect
 import threading
@@ -21,6 +22,28 @@ CHECK_LIMIT = 6.0     # seconds a whole check may take, whatever happens
 STUB_MESSAGE = "exercise not solved yet"
 
 _REGISTRY: dict = {}
+
+
+class _GiveUp(SystemExit):
+    """Raised inside an abandoned check's thread to stop code that never yields.
+
+    A SystemExit subclass, because asyncio lets SystemExit out of the event loop instead
+    of storing it in a task, so the check's own loop ends too.
+    """
+
+
+def _stop_thread(thread):
+    """Ask CPython to raise _GiveUp in `thread` at its next bytecode (stops a busy loop;
+    a thread blocked in time.sleep() gets it when the sleep returns)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_GiveUp))
+
+
+def _stop_leftovers(before, worker):
+    """Stop threads a check's cases started (named asynclab-check-...) that still run,
+    so an answer stuck in a busy loop does not keep a core and the GIL busy."""
+    for other in set(threading.enumerate()) - before:
+        if other is not worker and other.name.startswith("asynclab-check") and other.is_alive():
+            _stop_thread(other)
 
 
 class CaseFailed(Exception):
@@ -72,6 +95,8 @@ class Cases:
         self.current = None
         self.passed = []
         self.failures = []
+        self.given_up = False
+        self.hung = False
 
     async def run(self, awaitable, limit=CASE_LIMIT):
         """Await the learner's `awaitable` under a time limit (CaseFailed if it runs over)."""
@@ -82,6 +107,7 @@ class Cases:
             async with asyncio.timeout(limit):
                 return await awaitable
         except TimeoutError:
+            self.hung = True                 # it would hang in every later case too: stop after this one
             raise CaseFailed(f"it did not finish within {limit:g} s (does it await something "
                              "that never happens, such as a lock or a queue no one fills?)") from None
 
@@ -100,6 +126,8 @@ class _Case:
         self.cases, self.description = cases, description
 
     async def __aenter__(self):
+        if self.cases.given_up or self.cases.hung:
+            raise _GiveUp()
         self.cases.current = self.description
 
     async def __aexit__(self, exc_type, exc, tb):
@@ -107,8 +135,8 @@ class _Case:
         if exc is None:
             t.passed.append(self.description)
             return False
-        if _is_stub(exc):
-            return False                     # not solved: stop the check here
+        if _is_stub(exc) or isinstance(exc, _GiveUp) or self.cases.given_up:
+            return False                     # not solved, or the check gave up: stop here
         if isinstance(exc, CaseFailed):
             t.failures.append(f"{self.description}: {exc}")
         else:
@@ -181,6 +209,29 @@ def _precheck(name, fn, spec):
     return None
 
 
+def run_in_thread(fn, *args, limit=CASE_LIMIT):
+    """For cases of synchronous exercises: call fn(*args) in a thread of its own, under a time limit.
+
+    Returns ("result", value) | ("error", exception) | ("timeout", None); a thread that runs
+    over is asked to stop (see _stop_thread) and left behind.
+    """
+    box = {}
+
+    def call():
+        try:
+            box["result"] = fn(*args)
+        except BaseException as err:        # the learner's code, whatever it raised
+            box["error"] = err
+
+    thread = threading.Thread(target=call, name="asynclab-check-call", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        _stop_thread(thread)
+        return "timeout", None
+    return ("error", box["error"]) if "error" in box else ("result", box.get("result"))
+
+
 def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     """Check an exercise answer and show what is right and what is not.
 
@@ -210,23 +261,32 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         try:
             asyncio.run(main())
         except CaseFailed as err:
-            t.fail(str(err))
+            t.failures.append(str(err))
+        except _GiveUp:
+            pass
         except BaseException as err:       # the learner's code, whatever it raised
             box["error"] = err
 
+    before = set(threading.enumerate())
     thread = threading.Thread(target=worker, name=f"asynclab-check-{name}", daemon=True)
     thread.start()
     thread.join(limit)
     seconds = time.perf_counter() - started
+    _stop_leftovers(before, thread)
 
     if thread.is_alive():
+        t.given_up = True
+        _stop_thread(thread)
+        thread.join(0.5)
         where = f" in the case {t.current}" if t.current else ""
-        return CheckResult(name, "timeout", [
-            f"✘ {name}: the check gave up after {limit:g} s{where}: your code never gave "
-            "control back to the event loop. Look for time.sleep(), a loop that never awaits, "
-            "or blocking calls; use `await asyncio.sleep(...)` instead.",
-            "(The stuck code keeps running in a background thread until you restart the kernel.)"],
-            seconds, len(t.passed), 1)
+        lines = [f"✘ {name}: the check gave up after {limit:g} s{where}: your code never gave "
+                 "control back to the event loop. Look for time.sleep(), a loop that never "
+                 "awaits, or another blocking call; use `await asyncio.sleep(...)` instead."]
+        seconds = time.perf_counter() - started
+        if thread.is_alive():
+            lines.append("(It is still blocked in a background thread; it stops when that "
+                         "call returns, or when you restart the kernel.)")
+        return CheckResult(name, "timeout", lines, seconds, len(t.passed), 1)
     err = box.get("error")
     if err is not None and (not t.passed and not t.failures) and _is_stub(err):
         return CheckResult(name, "not solved", [
@@ -244,6 +304,8 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     lines += [f"  - {f}" for f in t.failures[:4]]
     if len(t.failures) > 4:
         lines.append(f"  - ... and {len(t.failures) - 4} more")
+    if t.hung:
+        lines.append("  The remaining cases were not run: they would wait just the same.")
     if t.passed:
         lines.append(f"  Right: {'; '.join(t.passed[:3])}.")
     if spec["hint"]:

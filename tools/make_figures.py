@@ -1,0 +1,73 @@
+"""Draw the timelines shown in the README (docs/figures/*.png).   make figures
+
+Each figure is a scenario from a lesson, traced and drawn with asynclab exactly as the
+lesson does it.
+"""
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import asynclab  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "figures"
+
+
+async def three_requests():
+    async with asynclab.trace() as tl:
+        await asyncio.gather(asynclab.fetch("A", 0.15), asynclab.fetch("B", 0.09),
+                             asynclab.fetch("C", 0.03))
+    return tl, dict(title="Three requests started together with gather (lesson 00)")
+
+
+async def semaphore_gate():
+    sem = asyncio.Semaphore(3)
+
+    async def request(i):
+        async with sem:
+            await asynclab.fetch(f"request {i}", 0.05)
+
+    async with asynclab.trace() as tl:
+        await asyncio.gather(*(asyncio.create_task(request(i), name=f"request {i}") for i in range(9)))
+    return tl, dict(title="Nine requests under Semaphore(3): at most three at once (lesson 03)", limit=3)
+
+
+async def blocking_sleep():
+    async def polite(name):
+        for _ in range(3):
+            await asyncio.sleep(0.03)
+
+    async def rude():
+        await asyncio.sleep(0.02)
+        time.sleep(0.1)                    # blocks the whole loop
+
+    async with asynclab.trace() as tl:
+        await asyncio.gather(asyncio.create_task(polite("a"), name="polite A"),
+                             asyncio.create_task(polite("b"), name="polite B"),
+                             asyncio.create_task(rude(), name="calls time.sleep(0.1)"))
+    return tl, dict(title="One time.sleep stalls every task (lesson 07)")
+
+
+SCENARIOS = {"three-requests": three_requests, "semaphore-gate": semaphore_gate,
+             "blocking-sleep": blocking_sleep}
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        tl, options = asyncio.run(scenario())
+        ax = tl.plot(**options)
+        path = OUT / f"{name}.png"
+        ax.figure.savefig(path, dpi=80, metadata={"Software": None})
+        plt.close("all")
+        print(f"wrote {path.relative_to(OUT.parent.parent)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
