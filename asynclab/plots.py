@@ -20,8 +20,8 @@ _WAIT_KINDS = [
     ("waiting for a Semaphore or Lock", "#fdae6b",
      lambda w: w in ("Semaphore", "Lock", "Condition", "Event", "Barrier")),
     ("waiting on a Queue", "#a1d99b", lambda w: bool(w) and w.startswith("Queue")),
-    ("waiting for other tasks", "#bcbddc",
-     lambda w: bool(w) and (w.startswith("task") or w in ("gather", "wait", "wait_for", "race"))),
+    ("waiting for other tasks or a thread", "#bcbddc",
+     lambda w: bool(w) and (w.startswith("task") or w in ("gather", "wait", "wait_for", "thread"))),
     ("waiting (other)", "#eeeeee", lambda w: True),
 ]
 _RUNNING_COLOUR = "#08519c"
@@ -109,7 +109,7 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
             handles.append(Patch(facecolor=colour, label=text))
     if run_rows:
         a = np.multiply(run_a, scale)
-        b = np.maximum(np.multiply(run_b, scale), a + end * scale / 400)   # at least ~a pixel
+        b = np.maximum(np.multiply(run_b, scale), a + end * scale / 250)   # at least ~a pixel
         ax.add_collection(_bars(run_rows, a, b, _RUNNING_COLOUR), autolim=False)
         handles.insert(0, Patch(facecolor=_RUNNING_COLOUR, label="running (its code executing)"))
     for outcome, (xs, ys) in marks.items():

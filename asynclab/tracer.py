@@ -47,6 +47,7 @@ def _wait_labels():
         (asyncio.Queue.join, "Queue.join"),
         (asyncio.wait_for, "wait_for"),
         (asyncio.wait, "wait"),
+        (asyncio.to_thread, "thread"),
         (getattr(asyncio.tasks, "_wait", None), "wait"),
     ]
     return {fn.__code__: label for fn, label in known if hasattr(fn, "__code__")}
@@ -72,7 +73,8 @@ class TaskRecord:
     running    [(start, end), ...]: when its code was executing on the loop
     waiting    [(start, end, what), ...]: the gaps between, and what it waited for:
                "start" (created, not yet run), "sleep", "Semaphore", "Lock", "Queue.get",
-               "task <name>", "gather", ...; None where it cannot be known
+               "task <name>", "gather", "thread" (asyncio.to_thread), ...; None where it
+               cannot be known (a Future from run_in_executor, say)
     outcome    "result" | "error" | "cancelled" | "pending"
     """
 
@@ -264,6 +266,10 @@ class Timeline:
         """A task factory that records the task, then defers to `previous` (or plain Task)."""
 
         def traced_task_factory(loop, coro, **kwargs):
+            if not asyncio.iscoroutine(coro):   # not a coroutine: asyncio raises its own TypeError
+                if previous is not None:
+                    return previous(loop, coro, **kwargs)
+                return _PlainTask(coro, loop=loop, **kwargs)
             index = len(self._names)
             self._created.append(_perf_counter())
             self._names.append("")

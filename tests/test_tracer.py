@@ -329,3 +329,19 @@ def test_fetch_labels_rows_and_validates_its_input():
     assert [r.display_name for r in tl.tasks] == ["fetch a", "fetch b", "fetch c"]
     with pytest.raises(ValueError, match="delay must be"):
         run(asynclab.fetch("x", -1))
+
+
+def test_create_task_of_a_non_coroutine_raises_as_usual():
+    async def main():
+        async with asynclab.trace() as tl:
+            task = asyncio.create_task(asyncio.sleep(0))
+            with pytest.raises(TypeError) as traced_error:
+                asyncio.create_task(task)
+            await task
+        with pytest.raises(TypeError) as bare_error:
+            asyncio.create_task(task)
+        return tl, str(traced_error.value), str(bare_error.value)
+
+    tl, traced, bare = run(main())
+    assert traced.startswith("a coroutine was expected, got <Task") and bare.startswith(traced[:30])
+    assert len(tl.tasks) == 1
