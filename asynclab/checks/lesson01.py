@@ -1,0 +1,240 @@
+"""Checks for the exercises of lesson 01: `once(fn)` and `spawn(coro, keep)`."""
+
+import asyncio
+import gc
+import inspect
+import weakref
+
+from .core import CaseFailed, _short, exercise
+
+_DELAY = 0.05          # how long the check's own coroutine functions take
+_LIMIT = 0.6           # per awaited call: 12x what a right answer needs, and 7 cases x 0.6 s stay
+                       # inside the whole check's limit, so "awaits forever" gets its own sentence
+
+
+def _counted(result=None, error=None, delay=_DELAY):
+    """A zero-argument coroutine function that records each time its body starts, and in which task."""
+    runs = []
+
+    async def fn():
+        runs.append(asyncio.current_task())
+        await asyncio.sleep(delay)
+        if error is not None:
+            raise error
+        return result
+
+    return fn, runs
+
+
+def _wrap(t, once, fn):
+    """Call the learner's once(fn) and make sure it gave back something callable."""
+    wrapper = once(fn)
+    t.expect(callable(wrapper),
+             f"once(fn) returned {_short(wrapper)}; expected a function to call "
+             "(define an `async def` inside once and return it)")
+    return wrapper
+
+
+def _call(t, wrapper):
+    """Call the wrapper once and make sure that gives something to await."""
+    got = wrapper()
+    t.expect(inspect.isawaitable(got),
+             f"calling the function once(fn) returned gave {_short(got)}, not something to "
+             "await (make the inner function an `async def`)")
+    return _guard(got)
+
+
+async def _guard(awaitable):
+    # A KeyboardInterrupt or SystemExit raised inside a Task escapes the event loop itself
+    # (asyncio re-raises them); wrapped, it stays a failed case like any other error.
+    try:
+        return await awaitable
+    except (KeyboardInterrupt, SystemExit) as err:
+        raise CaseFailed(f"it raised {type(err).__name__}, which stops a whole program; expected "
+                         "a result or fn's own exception") from None
+
+
+def _times(n):
+    return "once" if n == 1 else f"{n} times"
+
+
+@exercise("once", kind="sync", params=["fn"],
+          hint="Keep one variable for the Task (None at first). In the inner `async def`: if it is "
+               "None, set it to asyncio.create_task(fn()); then `return await` that Task.")
+async def _once(once, t):
+    noise = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: noise.append(context))
+    async with t.case("calling the returned function gives something to await, with fn's result"):
+        marker = ["the result"]
+        fn, runs = _counted(result=marker)
+        wrapper = _wrap(t, once, fn)
+        got = await t.run(_call(t, wrapper), _LIMIT)
+        t.expect(got is marker, f"awaiting it gave {_short(got)}; expected fn's result {marker!r}")
+
+    async with t.case("nothing runs before the first call"):
+        fn, runs = _counted(result=1)
+        wrapper = _wrap(t, once, fn)
+        await asyncio.sleep(2 * _DELAY)          # give any task created by once() every chance to run
+        t.expect(not runs, f"fn already ran {_times(len(runs))} before anyone called the function "
+                           "once(fn) returned; expected it to start only at the first call (create "
+                           "the Task inside the inner function, not in once itself)")
+        await t.run(_call(t, wrapper), _LIMIT)
+        t.expect(len(runs) == 1, f"after the first call fn had run {_times(len(runs))}; expected once")
+
+    async with t.case("5 concurrent callers share one run of fn"):
+        marker = ["shared"]
+        fn, runs = _counted(result=marker)
+        wrapper = _wrap(t, once, fn)
+        calls = [_call(t, wrapper) for _ in range(5)]
+        got = await t.run(asyncio.gather(*calls), _LIMIT)
+        t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for 5 callers awaiting at the same "
+                                 "time; expected once: the first call starts one Task and every "
+                                 "call awaits that same Task")
+        t.expect(all(g is marker for g in got),
+                 f"the 5 callers got {_short(got)}; expected each to get fn's result {marker!r}")
+
+    async with t.case("a later call, after fn finished, gets the same result without re-running"):
+        marker = ["kept"]
+        fn, runs = _counted(result=marker)
+        wrapper = _wrap(t, once, fn)
+        first = await t.run(_call(t, wrapper), _LIMIT)
+        second = await t.run(_call(t, wrapper), _LIMIT)
+        t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for two calls one after the other; "
+                                 "expected once (keep the Task and await it again: a finished Task "
+                                 "gives its result at once)")
+        t.expect(first is marker and second is marker,
+                 f"the calls returned {_short(first)} and {_short(second)}; expected the very "
+                 f"same result object {marker!r} both times")
+
+    async with t.case("an fn that returns None still runs only once"):
+        fn, runs = _counted(result=None)
+        wrapper = _wrap(t, once, fn)
+        got = [await t.run(_call(t, wrapper), _LIMIT) for _ in range(3)]
+        t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for 3 calls when its result was "
+                                 "None; expected once (remember the Task, not the result: None is "
+                                 "a result too)")
+        t.expect(got == [None, None, None], f"the calls returned {_short(got)}; expected None each time")
+
+    async with t.case("an exception reaches every caller, the same exception object, fn run once"):
+        error = ValueError("fn failed")
+        fn, runs = _counted(error=error)
+        wrapper = _wrap(t, once, fn)
+        calls = [_call(t, wrapper) for _ in range(3)]
+        got = await t.run(asyncio.gather(*calls, return_exceptions=True), _LIMIT)
+        t.expect(all(g is error for g in got),
+                 f"3 concurrent callers got {_short(got)}; expected each to have fn's exception "
+                 f"{error!r} raised (the same object)")
+        try:
+            later = await t.run(_call(t, wrapper), _LIMIT)
+        except ValueError as err:
+            t.expect(err is error, f"a later call raised {err!r}, a different exception object; "
+                                   "expected fn's own exception, raised again")
+        else:
+            t.expect(False, f"a later call returned {_short(later)} after fn had raised; expected "
+                            f"it to raise the same {error!r}")
+        t.expect(len(runs) == 1, f"fn ran {_times(len(runs))}; expected once, also when it raises "
+                                 "(do not start it again after a failure)")
+
+    async with t.case("fn runs in a Task of its own, not inside the first caller"):
+        fn, runs = _counted(result=7)
+        wrapper = _wrap(t, once, fn)
+        callers = [asyncio.create_task(_await(t, wrapper)) for _ in range(2)]
+        await t.run(asyncio.gather(*callers), _LIMIT)
+        t.expect(len(runs) == 1 and runs[0] not in callers,
+                 "fn ran inside the first caller's own task; expected it to run as a Task "
+                 "(asyncio.create_task(fn())): otherwise cancelling the first caller would leave "
+                 "every other caller waiting for ever")
+
+
+async def _await(t, wrapper):
+    return await _call(t, wrapper)
+
+
+@exercise("spawn", kind="sync", params=["coro", "keep"],
+          hint="task = asyncio.create_task(coro); keep.add(task); "
+               "task.add_done_callback(keep.discard); return task")
+async def _spawn(spawn, t):
+    lost = []
+    loop = asyncio.get_running_loop()
+    # "Task was destroyed but it is pending!" goes to this (the check's own) loop's handler,
+    # so it becomes a sentence instead of noise in the notebook.
+    loop.set_exception_handler(lambda _loop, context: lost.append(context.get("message")))
+
+    async def job(delay, result=None, error=None):
+        await asyncio.sleep(delay)
+        if error is not None:
+            raise error
+        return result
+
+    made = []
+
+    def fresh(coro):
+        made.append(coro)
+        return coro
+
+    try:
+        async with t.case("it returns the Task it started, without waiting for it"):
+            keep = set()
+            task = spawn(fresh(job(_DELAY, result="done")), keep)
+            t.expect(isinstance(task, asyncio.Task),
+                     f"it returned {_short(task)}; expected the asyncio.Task it created "
+                     "(asyncio.create_task(coro))")
+            t.expect(not task.done(), "the task had already finished when spawn returned; "
+                                      "expected spawn to start it and return at once")
+            got = await t.run(task, _LIMIT)
+            t.expect(got == "done", f"the task's result was {_short(got)}; expected 'done'")
+
+        async with t.case("the task is in keep while it runs, and leaves keep when it is done"):
+            keep = set()
+            task = spawn(fresh(job(_DELAY, result=1)), keep)
+            t.expect(task in keep, f"right after spawn, keep was {_short(keep)}; expected it to hold "
+                                   "the task (keep.add(task))")
+            await t.run(task, _LIMIT)
+            await asyncio.sleep(0)               # done callbacks run on the next turn of the loop
+            t.expect(task not in keep, "the finished task was still in keep; expected it to be "
+                                       "removed when done (task.add_done_callback(keep.discard)), "
+                                       "or keep grows for ever")
+
+        async with t.case("a task that raises also leaves keep"):
+            keep = set()
+            error = ValueError("job failed")
+            task = spawn(fresh(job(_DELAY, error=error)), keep)
+            t.expect(task in keep, f"right after spawn, keep was {_short(keep)}; expected it to hold the task")
+            try:
+                await t.run(task, _LIMIT)
+            except ValueError:
+                pass
+            await asyncio.sleep(0)
+            t.expect(task not in keep, "a task that raised was still in keep; expected every "
+                                       "finished task to leave keep, also a failed one")
+
+        async with t.case("a task waiting on something only it knows survives garbage collection"):
+            keep = set()
+
+            async def wait_for_reply():
+                await asyncio.get_running_loop().create_future()    # no one else refers to it
+
+            coro = fresh(wait_for_reply())
+            task = spawn(coro, keep)
+            t.expect(isinstance(task, asyncio.Task),
+                     f"it returned {_short(task)}; expected the asyncio.Task it created")
+            made.remove(coro)
+            ref = weakref.ref(task)
+            del task, coro                       # hold nothing that leads back to the task
+            await asyncio.sleep(0.01)
+            gc.collect()
+            await asyncio.sleep(0)
+            task = ref()
+            t.expect(task is not None,
+                     "the running task was garbage-collected (asyncio said: "
+                     f"{lost[-1] if lost else 'Task was destroyed but it is pending!'!r}); expected "
+                     "keep to hold a strong reference to it until it is done")
+            t.expect(not task.done(), f"the task had ended: {_short(task)}; expected it still waiting")
+            task.cancel()
+            await asyncio.sleep(0.01)
+            t.expect(task not in keep, "a cancelled task was still in keep; expected it to be removed "
+                                       "when done, also when cancelled")
+    finally:
+        for coro in made:                    # never started (a wrong answer): close it quietly,
+            if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:   # no "never awaited"
+                coro.close()
