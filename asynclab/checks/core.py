@@ -42,8 +42,10 @@ def _stop_leftovers(before, worker):
     """Stop threads a check's cases started (named asynclab-check-...) that still run,
     so an answer stuck in a busy loop does not keep a core and the GIL busy."""
     for other in set(threading.enumerate()) - before:
-        if other is not worker and other.name.startswith("asynclab-check") and other.is_alive():
-            _stop_thread(other)
+        if other is not worker and other.name.startswith("asynclab-check"):
+            other.join(0.2)                  # one that is just finishing may finish
+            if other.is_alive():
+                _stop_thread(other)
 
 
 class CaseFailed(Exception):
