@@ -61,6 +61,10 @@ class Playground:
                             f"not {scenario!r}")
         if not controls:
             raise TypeError("playground() needs at least one control, e.g. tasks=(1, 10, 1)")
+        if limit is not None and (not isinstance(limit, str) or limit not in controls):
+            raise TypeError(f"playground(limit=...) names the control whose value is drawn as a "
+                            f"limit line, one of {list(controls)}; got {limit!r}. (To have a "
+                            "control called `limit`, call it something else, e.g. `at_once`.)")
         self.scenario = scenario
         self.title = title
         self.limit = limit

@@ -14,6 +14,7 @@ import asyncio
 import ctypes
 import html
 import inspect
+import itertools
 import threading
 import time
 
@@ -22,6 +23,7 @@ CHECK_LIMIT = 6.0     # seconds a whole check may take, whatever happens
 STUB_MESSAGE = "exercise not solved yet"
 
 _REGISTRY: dict = {}
+_serial = itertools.count(1)
 
 
 class _GiveUp(SystemExit):
@@ -38,14 +40,20 @@ def _stop_thread(thread):
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_GiveUp))
 
 
-def _stop_leftovers(before, worker):
-    """Stop threads a check's cases started (named asynclab-check-...) that still run,
-    so an answer stuck in a busy loop does not keep a core and the GIL busy."""
-    for other in set(threading.enumerate()) - before:
-        if other is not worker and other.name.startswith("asynclab-check"):
+def _stop_leftovers(worker):
+    """Stop threads this check's cases started (see run_in_thread) that still run, so an
+    answer stuck in a busy loop does not keep a core and the GIL busy.  Only this check's:
+    another check may be running at the same time in another thread."""
+    prefix = worker.name + "/"
+    for other in threading.enumerate():
+        if other.name.startswith(prefix):
             other.join(0.2)                  # one that is just finishing may finish
             if other.is_alive():
                 _stop_thread(other)
+
+
+def _quiet(loop, context):
+    """The check's loop keeps asyncio's error reports to itself: the verdict says what matters."""
 
 
 class CaseFailed(Exception):
@@ -139,6 +147,8 @@ class _Case:
             return False
         if _is_stub(exc) or isinstance(exc, _GiveUp) or self.cases.given_up:
             return False                     # not solved, or the check gave up: stop here
+        if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
+            return False                     # the check itself is being stopped, not the answer
         if isinstance(exc, CaseFailed):
             t.failures.append(f"{self.description}: {exc}")
         else:
@@ -225,7 +235,9 @@ def run_in_thread(fn, *args, limit=CASE_LIMIT):
         except BaseException as err:        # the learner's code, whatever it raised
             box["error"] = err
 
-    thread = threading.Thread(target=call, name="asynclab-check-call", daemon=True)
+    # Named after the check's own thread, so that the check can stop it if it is stuck.
+    thread = threading.Thread(target=call, name=threading.current_thread().name + "/call",
+                              daemon=True)
     thread.start()
     thread.join(limit)
     if thread.is_alive():
@@ -259,6 +271,7 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
 
     def worker():
         async def main():
+            asyncio.get_running_loop().set_exception_handler(_quiet)
             await spec["cases"](fn, t)
         try:
             asyncio.run(main())
@@ -269,12 +282,12 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         except BaseException as err:       # the learner's code, whatever it raised
             box["error"] = err
 
-    before = set(threading.enumerate())
-    thread = threading.Thread(target=worker, name=f"asynclab-check-{name}", daemon=True)
+    thread = threading.Thread(target=worker, name=f"asynclab-check-{name}-{next(_serial)}",
+                              daemon=True)
     thread.start()
     thread.join(limit)
     seconds = time.perf_counter() - started
-    _stop_leftovers(before, thread)
+    _stop_leftovers(thread)
 
     if thread.is_alive():
         t.given_up = True
