@@ -1,0 +1,188 @@
+"""Checks for the exercises of lesson 02 (gather vs create_task ordering).
+
+Both exercises get a fake `fetch(i)` whose delay depends on the id, so that the order
+the fetches finish in differs from the order of `ids`.  The fake counts how many
+fetches are in flight at once: concurrency is measured, not guessed from a clock.
+Finish times are 50 ms or more apart (20, 70, 130, 190, 250 ms), so a busy machine
+does not swap two finishes.
+
+What the checks require when a fetch raises: the exception reaches the caller as is
+(the same exception object, not wrapped in an ExceptionGroup), as `gather` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from .core import exercise
+
+# id -> seconds; ids not listed take 10 ms.
+_DELAYS = {1: 0.25, 2: 0.02, 3: 0.13, 4: 0.19, 5: 0.07}
+
+
+class FetchFailed(Exception):
+    """What the fake fetch raises for a failing id."""
+
+
+class FakeFetch:
+    """`await fetch(i)` -> f"item-{i}" after a delay that depends on i; counts what ran at once."""
+
+    def __init__(self, fail=()):
+        self.fail = set(fail)
+        self.calls = []            # ids, in the order fetch was called
+        self.finished = []         # ids, in the order the fetches finished
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.raised = None         # the exception object it raised, if any
+
+    async def __call__(self, i):
+        self.calls.append(i)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(_DELAYS.get(i, 0.01))
+            if i in self.fail:
+                self.raised = FetchFailed(f"fetch({i!r}) failed")
+                raise self.raised
+            return f"item-{i}"
+        finally:
+            self.in_flight -= 1
+            self.finished.append(i)
+
+    def __repr__(self):
+        return "fetch"
+
+
+def _short(value, width=80):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _sum_ms(ids):
+    return sum(_DELAYS.get(i, 0.01) for i in ids) * 1000
+
+
+async def _timed(t, awaitable):
+    start = time.perf_counter()
+    got = await t.run(awaitable)
+    return got, (time.perf_counter() - start) * 1000
+
+
+def _expect_concurrent(t, fetch, ids, ms):
+    t.expect(len(fetch.calls) == len(ids),
+             f"fetch was called {len(fetch.calls)} times for {len(ids)} ids {ids!r}; "
+             "expected one call per id (duplicates included)")
+    if fetch.max_in_flight == 1:
+        how = "the fetches ran one after another (only 1 in flight at a time)"
+    else:
+        how = f"at most {fetch.max_in_flight} fetches were in flight at once"
+    t.expect(fetch.max_in_flight == len(ids),
+             f"{how}, so it took {ms:.0f} ms (the delays add up to {_sum_ms(ids):.0f} ms); "
+             f"expected all {len(ids)} in flight at once")
+
+
+async def _expect_error_propagates(t, call, fetch):
+    """The FetchFailed from fetch reaches the caller as is."""
+    try:
+        got = await t.run(call)
+    except FetchFailed as err:
+        t.expect(err is fetch.raised, "it raised a different FetchFailed than the one fetch raised")
+        return
+    except BaseExceptionGroup as group:
+        t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error; "
+                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped "
+                 "(as asyncio.gather does)")
+    t.expect(False, f"it returned {_short(got)} although fetch(2) raised FetchFailed; "
+             "expected that exception to reach the caller")
+
+
+@exercise("fetch_all", kind="async", params=["fetch", "ids"],
+          hint="Start them all, then wait for them all: asyncio.gather(*awaitables) runs its "
+               "arguments at once and returns their results in the order of its arguments.")
+async def _fetch_all(fn, t):
+    async with t.case("3 ids with different delays: results in the order of ids"):
+        ids = [1, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = ["item-1", "item-2", "item-3"]
+        if got != expected and isinstance(got, (list, tuple)) and \
+                sorted(map(str, got)) == sorted(expected):
+            t.expect(False, f"it returned {_short(got)}: the results in the order the fetches "
+                     f"finished; expected {expected!r}, in the order of ids {ids!r}")
+        t.expect(got == expected, f"it returned {_short(got)}; expected the list {expected!r}")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("5 ids run all at once"):
+        ids = [4, 1, 5, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = [f"item-{i}" for i in ids]
+        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r}")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("no ids"):
+        fetch = FakeFetch()
+        got = await t.run(fn(fetch, []))
+        t.expect(got == [], f"it returned {_short(got)} for ids=[]; expected []")
+        t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
+
+    async with t.case("duplicate ids [3, 2, 3]"):
+        ids = [3, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = ["item-3", "item-2", "item-3"]
+        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+                 "(one result per id, duplicates included)")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("a failing fetch: its exception reaches the caller"):
+        fetch = FakeFetch(fail={2})
+        await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)
+
+
+@exercise("in_completion_order", kind="async", params=["fetch", "ids"],
+          hint="Pair each id with its result inside a small coroutine, then collect them with "
+               "`for next_done in asyncio.as_completed(...)`.")
+async def _in_completion_order(fn, t):
+    async with t.case("3 ids: pairs in the order the fetches finished"):
+        ids = [1, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = [(2, "item-2"), (3, "item-3"), (1, "item-1")]
+        if isinstance(got, (list, tuple)) and got and not isinstance(got[0], tuple):
+            t.expect(False, f"it returned {_short(got)}; expected (id, result) pairs such as "
+                     f"{expected!r}")
+        if isinstance(got, (list, tuple)) and list(got) == [(i, f"item-{i}") for i in ids]:
+            t.expect(False, f"it returned {_short(got)}: the order of ids; expected the order "
+                     f"the fetches finished, {expected!r}")
+        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+                 "(fetch(2) takes 20 ms, fetch(3) 130 ms, fetch(1) 250 ms)")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("5 ids run all at once"):
+        ids = [4, 1, 5, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = [(i, f"item-{i}") for i in (2, 5, 3, 4, 1)]
+        t.expect(got == expected, f"it returned {_short(got, 120)}; expected {expected!r}")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("no ids"):
+        fetch = FakeFetch()
+        got = await t.run(fn(fetch, []))
+        t.expect(got == [], f"it returned {_short(got)} for ids=[]; expected []")
+        t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
+
+    async with t.case("duplicate ids [3, 2, 3]"):
+        ids = [3, 2, 3]
+        fetch = FakeFetch()
+        got, ms = await _timed(t, fn(fetch, ids))
+        expected = [(2, "item-2"), (3, "item-3"), (3, "item-3")]
+        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+                 "(one pair per id, duplicates included)")
+        _expect_concurrent(t, fetch, ids, ms)
+
+    async with t.case("a failing fetch: its exception reaches the caller"):
+        fetch = FakeFetch(fail={2})
+        await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)
