@@ -1,0 +1,144 @@
+"""Checks for the exercises of lesson 09 (patterns): worker_pool."""
+
+import asyncio
+
+from .core import exercise
+
+
+class _Handler:
+    """An async handler that records how many calls ran at once and in which tasks."""
+
+    def __init__(self, delay_of, fail_on=None, error=None):
+        self.delay_of = delay_of          # job -> seconds
+        self.fail_on = fail_on
+        self.error = error
+        self.active = 0
+        self.peak = 0
+        self.calls = []                   # jobs, in the order the calls started
+        self.finished = 0
+        self.tasks = set()
+
+    async def __call__(self, job):
+        self.calls.append(job)
+        self.tasks.add(asyncio.current_task())
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(self.delay_of(job))
+            if self.fail_on is not None and job == self.fail_on:
+                raise self.error
+            self.finished += 1
+            return job * 10
+        finally:
+            self.active -= 1
+
+
+def _leftovers(before):
+    """Tasks created since `before` that have not ended (the check's own task excluded)."""
+    me = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() - before if t is not me and not t.done()]
+
+
+def _stuck(t):
+    """True once a case ran out of time: the next cases would too, so the check stops there."""
+    return any("did not finish within" in failure for failure in t.failures)
+
+
+def _names(tasks):
+    return ", ".join(sorted(t.get_name() for t in tasks))
+
+
+async def _no_leftovers(t, before, when):
+    left = _leftovers(before)
+    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): cancel "
+             "the workers AND await them (gather(..., return_exceptions=True)) before returning")
+
+
+@exercise("worker_pool", kind="async", params=["jobs", "handler", "workers"],
+          hint="Fill an asyncio.Queue with (index, job), start `workers` tasks that loop "
+               "get -> handler -> store at results[index]; await them with gather, and in a "
+               "finally: cancel them all and await them again.")
+async def _worker_pool(fn, t):
+    # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks
+    # ("Task exception was never retrieved").  The cases report what matters in sentences.
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+    async with t.case("6 jobs, 3 workers: results in job order"):
+        # Later jobs finish first, so collecting results as they finish gives the wrong order.
+        h = _Handler(lambda job: 0.01 * (7 - job))
+        before = asyncio.all_tasks()
+        got = await t.run(fn([1, 2, 3, 4, 5, 6], h, 3))
+        expected = [10, 20, 30, 40, 50, 60]
+        t.expect(isinstance(got, list), f"it returned {got!r}; expected a list like {expected}")
+        t.expect(got == expected, f"it returned {got!r}; expected {expected} (the results in the "
+                 "order of the jobs, not in the order they finished)")
+        t.expect(sorted(h.calls) == [1, 2, 3, 4, 5, 6],
+                 f"the handler was called for the jobs {h.calls}; expected each of 1..6 once")
+        await _no_leftovers(t, before, "after it returned")
+
+    if _stuck(t):
+        return
+    async with t.case("8 jobs, 3 workers: 3 handler calls at once at the peak"):
+        h = _Handler(lambda job: 0.03)
+        got = await t.run(fn(list(range(8)), h, 3))
+        t.expect(h.peak == 3, f"{h.peak} handler call(s) ran at the same time at the peak; with 3 "
+                 "workers and 8 jobs there should be exactly 3 (each worker handles one job at "
+                 "a time)")
+
+    if _stuck(t):
+        return
+    async with t.case("9 jobs, 3 workers: the handler runs in exactly 3 worker tasks"):
+        h = _Handler(lambda job: 0.01)
+        caller = asyncio.current_task()
+        await t.run(fn(list(range(9)), h, 3))
+        in_caller = caller in h.tasks
+        t.expect(not in_caller or len(h.tasks) != 1,
+                 "every handler call ran in the caller's own task; start 3 worker tasks "
+                 "that take jobs from an asyncio.Queue")
+        t.expect(len(h.tasks) == 3, f"the handler ran in {len(h.tasks)} different tasks; expected "
+                 "exactly 3 worker tasks, each handling several jobs (not one task per job)")
+
+    if _stuck(t):
+        return
+    async with t.case("2 jobs, 5 workers: both jobs run at once"):
+        h = _Handler(lambda job: 0.03)
+        got = await t.run(fn([7, 8], h, 5))
+        t.expect(got == [70, 80], f"it returned {got!r}; expected [70, 80]")
+        t.expect(h.peak == 2, f"{h.peak} handler call(s) ran at once at the peak; expected 2 (both "
+                 "jobs at the same time)")
+
+    if _stuck(t):
+        return
+    async with t.case("no jobs"):
+        h = _Handler(lambda job: 0.01)
+        before = asyncio.all_tasks()
+        got = await t.run(fn([], h, 3))
+        t.expect(got == [], f"it returned {got!r}; expected [] for no jobs")
+        await _no_leftovers(t, before, "after it returned")
+
+    if _stuck(t):
+        return
+    async with t.case("job 3 of 8 raises: the same exception comes out, no worker left behind"):
+        boom = ValueError("job 3 is bad")
+        h = _Handler(lambda job: 0.01 if job == 3 else 0.2, fail_on=3, error=boom)
+        before = asyncio.all_tasks()
+        raised = None
+        try:
+            await t.run(fn(list(range(8)), h, 4))
+        except ValueError as err:
+            raised = err
+        except BaseExceptionGroup as group:
+            t.expect(False, f"it raised {type(group).__name__}({str(group)!r}); expected the "
+                     "handler's ValueError itself, not wrapped in a group (a TaskGroup wraps "
+                     "errors; gather raises the first one as is)")
+        t.expect(raised is not None, "it returned normally; expected it to raise the handler's "
+                 "ValueError('job 3 is bad')")
+        t.expect(raised is boom, f"it raised ValueError({str(raised)!r}); expected the handler's "
+                 "own exception object, raised as is")
+        t.expect(h.finished == 0, f"{h.finished} other job(s) were still completed after job 3 "
+                 "had failed (it fails after 10 ms, the others take 200 ms); stop the workers at "
+                 "the first error instead of finishing the rest")
+        await _no_leftovers(t, before, "right after it raised")
+        finished = h.finished
+        await asyncio.sleep(0.25)
+        t.expect(h.finished == finished, "handler calls went on finishing after the error; the "
+                 "workers should be stopped (cancelled) when a handler raises")
