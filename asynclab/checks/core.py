@@ -113,10 +113,13 @@ class Cases:
         if not inspect.isawaitable(awaitable):
             raise CaseFailed(f"it returned {_short(awaitable)} where something to await was "
                              "expected (is it an `async def`?)")
+        deadline = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with deadline:
                 return await awaitable
         except TimeoutError:
+            if not deadline.expired():       # the answer's own TimeoutError, not our limit
+                raise
             self.hung = True                 # it would hang in every later case too: stop after this one
             raise CaseFailed(f"it did not finish within {limit:g} s (does it await something "
                              "that never happens, such as a lock or a queue no one fills?)") from None
