@@ -1,0 +1,238 @@
+"""Checks for the exercises of lesson 05: errors and cancellation.
+
+gather_settled(*aws)                 every outcome, in argument order; cancelling it cancels the children
+with_timeout(aw, seconds, default)   the result in time, else `default` with the work cancelled
+"""
+
+import asyncio
+import functools
+import inspect
+
+from .core import _is_stub, exercise
+
+_NO_ERROR = object()
+
+
+class _Probe:
+    """Simulated work that records how many ran at once and whether it was cancelled."""
+
+    def __init__(self, t):
+        self.active = 0
+        self.most = 0
+        self.cancelled = []
+        self.finished = []
+        self.coros = []
+        t.__dict__.setdefault("probes", []).append(self)
+
+    def work(self, name, delay, result=None, fail=None):
+        """A coroutine of simulated work (remembered, so that the check can tidy up after)."""
+        coro = self._work(name, delay, result, fail)
+        self.coros.append(coro)
+        return coro
+
+    async def _work(self, name, delay, result=None, fail=None):
+        self.active += 1
+        self.most = max(self.most, self.active)
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.cancelled.append(name)
+            raise
+        finally:
+            self.active -= 1
+        self.finished.append(name)
+        if fail is not None:
+            raise fail
+        return result
+
+
+LIMIT = 1.0      # seconds per case: a right answer needs a tenth of that
+
+
+async def _outcome(awaitable):
+    """("ok", value) or ("raised", exception): the learner's own TimeoutError is an answer, not a hang."""
+    try:
+        return "ok", await awaitable
+    except Exception as err:
+        if _is_stub(err):
+            raise
+        return "raised", err
+
+
+async def _caught(t, awaitable, limit=LIMIT):
+    """Run the learner's awaitable under a time limit; return (result, exception), one of them _NO_ERROR."""
+    if not inspect.isawaitable(awaitable):
+        await t.run(awaitable)                  # says plainly that nothing awaitable came back
+    kind, value = await t.run(_outcome(awaitable), limit=limit)
+    return (value, _NO_ERROR) if kind == "ok" else (_NO_ERROR, value)
+
+
+def _did(got, err):
+    """What the answer did, in words."""
+    return f"raised {err!r}" if err is not _NO_ERROR else f"returned {_describe_list(got)}"
+
+
+def _describe_list(got):
+    text = repr(got)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _tidy(cases):
+    """Close the coroutines a wrong answer never awaited (no "never awaited" warnings later)."""
+    @functools.wraps(cases)
+    async def run(fn, t):
+        try:
+            await cases(fn, t)
+        finally:
+            for probe in t.__dict__.get("probes", []):
+                for coro in probe.coros:
+                    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                        coro.close()
+    return run
+
+
+def _expect_pairs(t, got, expected, note):
+    """The list of pairs must be `expected`, in argument order."""
+    t.expect(isinstance(got, list),
+             f"it returned {type(got).__name__} {_describe_list(got)}; expected a list of pairs")
+    if got != expected and sorted(map(repr, got)) == sorted(map(repr, expected)):
+        t.expect(False, f"it returned {_describe_list(got)}: the right pairs, in the wrong order "
+                        "(they must follow the order of the arguments, not the order they finished)")
+    t.expect(got == expected, f"it returned {_describe_list(got)}; expected {expected!r} {note}".rstrip())
+
+
+async def _contained(awaitable):
+    """The answer in a task of its own: whatever it raises (even KeyboardInterrupt) stays data,
+    except the cancellation the check itself asks for."""
+    try:
+        return "ok", await awaitable
+    except asyncio.CancelledError:
+        raise
+    except BaseException as err:
+        return "raised", err
+
+
+def _ending(task):
+    """How a finished `_contained` task ended, in words."""
+    if task.cancelled():
+        return "was cancelled"
+    kind, value = task.result()
+    return f"raised {value!r}" if kind == "raised" else f"returned {_describe_list(value)}"
+
+
+async def _stop(tasks):
+    """Cancel whatever a wrong answer left running, so nothing leaks out of the check."""
+    left = [t for t in tasks if not t.done()]
+    for t in left:
+        t.cancel()
+    if left:
+        await asyncio.wait(left, timeout=0.5)
+
+
+@exercise("gather_settled", kind="async", params=["aw1", "aw2"],
+          hint="asyncio.gather(*aws, return_exceptions=True) runs them all at once and keeps the "
+               "order; then turn each item into ('ok', value) or ('error', exception).")
+@_tidy
+async def _gather_settled(fn, t):
+    async with t.case("2 successes and a failure"):
+        p = _Probe(t)
+        boom = ValueError("boom")
+        got = await t.run(fn(p.work("a", 0.09, result="A"), p.work("b", 0.03, fail=boom),
+                             p.work("c", 0.06, result="C")), limit=LIMIT)
+        expected = [("ok", "A"), ("error", boom), ("ok", "C")]
+        _expect_pairs(t, got, expected, "(the exception object itself, as ('error', exc), in "
+                                        "the place of the argument that raised it)")
+        t.expect(p.most == 3, f"at most {p.most} of the 3 ran at once; all 3 should run at the same "
+                              "time, not one after another")
+
+    async with t.case("every one fails"):
+        p = _Probe(t)
+        errs = [KeyError("k"), ConnectionError("down")]
+        got = await t.run(fn(p.work("a", 0.02, fail=errs[0]), p.work("b", 0.01, fail=errs[1])),
+                          limit=LIMIT)
+        expected = [("error", errs[0]), ("error", errs[1])]
+        _expect_pairs(t, got, expected, "")
+
+    async with t.case("no awaitables"):
+        got = await t.run(fn(), limit=LIMIT)
+        t.expect(got == [], f"it returned {_describe_list(got)}; expected []")
+
+    async with t.case("tasks as well as coroutines"):
+        p = _Probe(t)
+        task = asyncio.create_task(p.work("t", 0.02, result="T"))
+        got = await t.run(fn(task, p.work("c", 0.01, result="C")), limit=LIMIT)
+        _expect_pairs(t, got, [("ok", "T"), ("ok", "C")], "")
+
+    async with t.case("cancelled midway"):
+        p = _Probe(t)
+        children = [asyncio.create_task(p.work(n, 5.0), name=n) for n in ("x", "y", "z")]
+        outer = asyncio.create_task(_contained(fn(*children)))
+        try:
+            await asyncio.sleep(0.05)
+            if outer.done():
+                t.expect(False, f"it ended after 50 ms ({_ending(outer)}) although its children take "
+                                "5 s; it should wait for all of them")
+            outer.cancel()
+            done, _ = await asyncio.wait([outer], timeout=1.0)
+            t.expect(outer in done, "after being cancelled it did not end within 1 s")
+            await asyncio.sleep(0.02)          # a moment for the children to wind down
+            running = [c.get_name() for c in children if not c.done()]
+            t.expect(not running, f"after gather_settled was cancelled, {len(running)} of its 3 "
+                                  f"children were still running ({', '.join(running)}); cancelling "
+                                  "it should cancel every one of them")
+            t.expect(outer.cancelled(), f"when cancelled, it {_ending(outer)}; it should end cancelled "
+                                        "(let the CancelledError propagate)")
+        finally:
+            await _stop(children + [outer])
+
+
+@exercise("with_timeout", kind="async", params=["aw", "seconds"],
+          hint="try: async with asyncio.timeout(seconds): return await aw  /  except TimeoutError: "
+               "return default  (asyncio.wait_for works too). Both cancel the work that ran late.")
+@_tidy
+async def _with_timeout(fn, t):
+    async with t.case("in time"):
+        p = _Probe(t)
+        got, err = await _caught(t, fn(p.work("w", 0.02, result="fast"), 0.5))
+        t.expect(got == "fast", f"it {_did(got, err)}; expected 'fast' (the work took 20 ms, "
+                                "the limit was 500 ms)")
+
+    async with t.case("too slow: default None, and the work is cancelled"):
+        p = _Probe(t)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        got, err = await _caught(t, fn(p.work("w", 1.0, result="late"), 0.05), limit=0.8)
+        took = loop.time() - started
+        t.expect(err is _NO_ERROR and got is None,
+                 f"it {_did(got, err)}; expected None (the default) for work that takes 1 s under "
+                 "a 50 ms limit")
+        t.expect(took < 0.5, f"it took {took * 1000:.0f} ms to give up; the limit was 50 ms")
+        await asyncio.sleep(0.02)
+        t.expect(p.cancelled == ["w"], "the timed-out work was not cancelled: it was still running "
+                                       "after with_timeout returned (it should see CancelledError)")
+
+    async with t.case("too slow, default='fallback'"):
+        p = _Probe(t)
+        got, err = await _caught(t, fn(p.work("w", 1.0), 0.03, "fallback"), limit=0.8)
+        t.expect(got == "fallback", f"it {_did(got, err)}; expected 'fallback'")
+
+    async with t.case("a task that runs late is cancelled"):
+        p = _Probe(t)
+        task = asyncio.create_task(p.work("task", 1.0))
+        try:
+            got, err = await _caught(t, fn(task, 0.03, default="d"), limit=0.8)
+            t.expect(got == "d", f"it {_did(got, err)}; expected 'd'")
+            await asyncio.sleep(0.02)
+            t.expect(task.cancelled(), "the task was not cancelled after its time ran out "
+                                       f"(it is {'still running' if not task.done() else 'done'})")
+        finally:
+            await _stop([task])
+
+    async with t.case("an error in the work propagates"):
+        p = _Probe(t)
+        boom = ValueError("bad input")
+        got, err = await _caught(t, fn(p.work("w", 0.01, fail=boom), 0.5))
+        t.expect(err is not _NO_ERROR,
+                 f"it returned {got!r}; expected the work's ValueError('bad input') to be raised "
+                 "(only a timeout gives the default)")
+        t.expect(err is boom, f"it raised {err!r}, not the work's own ValueError('bad input')")

@@ -1,0 +1,259 @@
+"""Checks for the exercises of lesson 06: waiting, racing, timeouts.
+
+race(*coro_fns)                                      first success wins, the others are cancelled
+retry(coro_fn, attempts=3, timeout=1.0, backoff=0.1) attempts under a time limit, doubling pauses
+"""
+
+import asyncio
+import inspect
+
+from .core import _is_stub, exercise
+
+LIMIT = 1.0      # seconds per case: a right answer needs a fraction of that
+_NOTHING = object()
+_WORDS = {"result": "ran to its end", "error": "failed", "cancelled": "was cancelled"}
+
+
+def _short(value, width=120):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+class _Racer:
+    """Simulated requests that remember how often they were started, and how each ended."""
+
+    def __init__(self):
+        self.calls = []
+        self.active = 0
+        self.most = 0
+        self.ended = {}           # name -> "result" | "error" | "cancelled"
+
+    def make(self, name, delay, result=None, fail=None):
+        """A coroutine function (no arguments) for the learner to call."""
+        async def request():
+            self.calls.append(name)
+            self.active += 1
+            self.most = max(self.most, self.active)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                self.ended[name] = "cancelled"
+                raise
+            finally:
+                self.active -= 1
+            if fail is not None:
+                self.ended[name] = "error"
+                raise fail
+            self.ended[name] = "result"
+            return result
+        request.__name__ = request.__qualname__ = f"request_{name}"
+        return request
+
+
+async def _outcome(awaitable):
+    """("ok", value) or ("raised", exception): the learner's own TimeoutError is an answer, not a hang."""
+    try:
+        return "ok", await awaitable
+    except Exception as err:
+        if _is_stub(err):
+            raise
+        return "raised", err
+
+
+async def _caught(t, awaitable, limit=LIMIT):
+    """Run the learner's awaitable under a time limit; return (result, exception), one of them _NOTHING."""
+    if not inspect.isawaitable(awaitable):
+        await t.run(awaitable)                  # says plainly that nothing awaitable came back
+    kind, value = await t.run(_outcome(awaitable), limit=limit)
+    return (value, _NOTHING) if kind == "ok" else (_NOTHING, value)
+
+
+def _did(got, err):
+    """What the answer did, in words."""
+    return f"raised {err!r}" if err is not _NOTHING else f"returned {_short(got)}"
+
+
+async def _settle():
+    await asyncio.sleep(0.02)       # a moment for cancelled work to wind down
+
+
+@exercise("race", kind="async", params=["f1", "f2"],
+          hint="Start a task per function, then loop on asyncio.wait(..., return_when=FIRST_COMPLETED): "
+               "return the first result that is not an error; in a `finally`, cancel the tasks still "
+               "running; if all failed, raise ExceptionGroup(\"...\", errors).")
+async def _race(fn, t):
+    async with t.case("B answers first"):
+        r = _Racer()
+        got, err = await _caught(t, fn(r.make("A", 0.15, "a"), r.make("B", 0.03, "b"),
+                                       r.make("C", 0.10, "c")))
+        t.expect(sorted(r.calls) == ["A", "B", "C"],
+                 f"it called the functions {r.calls}; expected each of A, B, C called once")
+        t.expect(r.most == 3, f"at most {r.most} of the 3 requests ran at once; all 3 should run "
+                              "at the same time")
+        t.expect(err is _NOTHING and got == "b",
+                 f"it {_did(got, err)}; expected 'b' (B answers after 30 ms, A and C after 150 "
+                 "and 100 ms)")
+        await _settle()
+        losers = {n: _WORDS.get(r.ended.get(n), "still running") for n in ("A", "C")}
+        t.expect(all(r.ended.get(n) == "cancelled" for n in ("A", "C")),
+                 f"the losers were not all cancelled: {losers}; after a winner, cancel the others")
+
+    async with t.case("the first to finish fails, a later one succeeds"):
+        r = _Racer()
+        got, err = await _caught(t, fn(r.make("A", 0.01, fail=ConnectionError("A down")),
+                                       r.make("B", 0.05, "b"), r.make("C", 0.15, "c")))
+        t.expect(err is _NOTHING, f"it raised {err!r} when A failed; expected 'b' (the first "
+                                  "*success*: a failure does not end the race while others run)")
+        t.expect(got == "b", f"it returned {_short(got)}; expected 'b' (A failed at 10 ms, "
+                             "B succeeded at 50 ms)")
+        await _settle()
+        t.expect(r.ended.get("C") == "cancelled",
+                 f"C {_WORDS.get(r.ended.get('C'), 'was still running')} after B won; expected it "
+                 "to be cancelled")
+
+    async with t.case("all fail"):
+        r = _Racer()
+        errors = [ValueError("A bad"), ConnectionError("B down"), KeyError("C")]
+        got, err = await _caught(t, fn(r.make("A", 0.03, fail=errors[0]),
+                                       r.make("B", 0.01, fail=errors[1]),
+                                       r.make("C", 0.02, fail=errors[2])))
+        t.expect(err is not _NOTHING, f"it returned {_short(got)}; expected an ExceptionGroup of the "
+                                      "3 errors (every racer failed)")
+        t.expect(isinstance(err, BaseExceptionGroup),
+                 f"it raised {type(err).__name__}: {err}; expected an ExceptionGroup holding all 3 "
+                 "errors, e.g. raise ExceptionGroup('all failed', errors)")
+        inside = list(err.exceptions)
+        t.expect(len(inside) == 3 and all(any(e is x for x in inside) for e in errors),
+                 f"the ExceptionGroup holds {inside!r}; expected the 3 racers' own errors {errors!r}")
+
+    async with t.case("one racer"):
+        r = _Racer()
+        got, err = await _caught(t, fn(r.make("only", 0.01, "x")))
+        t.expect(err is _NOTHING and got == "x",
+                 f"it {_did(got, err)}; "
+                 "expected 'x'")
+
+    async with t.case("a racer that fails at once, before any await"):
+        r = _Racer()
+
+        async def broken():
+            raise RuntimeError("broken at once")
+
+        got, err = await _caught(t, fn(broken, r.make("B", 0.02, "b")))
+        t.expect(err is _NOTHING and got == "b",
+                 f"it {_did(got, err)}; "
+                 "expected 'b'")
+
+
+class _Flaky:
+    """A coroutine function whose attempts behave as told: "ok", "hang", or an exception."""
+
+    def __init__(self, plan, result="done"):
+        self.plan = list(plan)
+        self.result = result
+        self.starts = []            # loop.time() at each call
+        self.cancelled = []         # attempt numbers that saw CancelledError
+
+    async def __call__(self):
+        loop = asyncio.get_running_loop()
+        number = len(self.starts) + 1
+        self.starts.append(loop.time())
+        step = self.plan[min(number, len(self.plan)) - 1]
+        try:
+            if step == "hang":
+                await asyncio.sleep(30)
+            await asyncio.sleep(0.005)
+        except asyncio.CancelledError:
+            self.cancelled.append(number)
+            raise
+        if isinstance(step, BaseException):
+            raise step
+        return f"{self.result} on attempt {number}"
+
+
+@exercise("retry", kind="async", params=["coro_fn"],
+          hint="for each attempt: try `async with asyncio.timeout(timeout): return await coro_fn()`; "
+               "on an error remember it, and if attempts remain `await asyncio.sleep(backoff)` and "
+               "double backoff; after the loop `raise` the last error. Check attempts first.")
+async def _retry(fn, t):
+    async with t.case("succeeds at once"):
+        f = _Flaky(["ok"])
+        got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.05))
+        t.expect(got == "done on attempt 1", f"it {_did(got, err)}; expected 'done on attempt 1'")
+        t.expect(len(f.starts) == 1, f"it called coro_fn {len(f.starts)} times; once is enough "
+                                     "when the first attempt succeeds")
+
+    async with t.case("3 failures, then success; pauses of 30, 60 and 120 ms"):
+        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), OSError("no route"), "ok"])
+        got, err = await _caught(t, fn(f, attempts=4, timeout=0.5, backoff=0.03))
+        t.expect(got == "done on attempt 4", f"it {_did(got, err)}; expected 'done on attempt 4'")
+        t.expect(len(f.starts) == 4, f"it called coro_fn {len(f.starts)} times; expected 4")
+        gaps = [b - a - 0.005 for a, b in zip(f.starts, f.starts[1:])]   # minus each attempt's 5 ms
+        shown = ", ".join(f"{g * 1000:.0f} ms" for g in gaps)
+        t.expect(gaps[0] >= 0.027, f"it paused {shown} between attempts; the first pause should be "
+                                   "the backoff, 30 ms")
+        t.expect(gaps[1] >= 0.054 and gaps[2] >= 0.108,
+                 f"it paused {shown} between attempts; each pause should be double the one before: "
+                 "30, 60, 120 ms")
+        t.expect(max(gaps) < 0.8, f"it paused {shown} between attempts; expected 30, 60 and 120 ms "
+                                  "(backoff is in seconds)")
+
+    async with t.case("the first attempt hangs: it times out and is cancelled"):
+        f = _Flaky(["hang", "ok"])
+        aw = fn(f, attempts=2, timeout=0.15, backoff=0.01)
+        if inspect.isawaitable(aw):
+            try:
+                async with asyncio.timeout(0.6):         # _outcome keeps the answer's own TimeoutError
+                    kind, value = await _outcome(aw)
+            except TimeoutError:
+                t.expect(False, "it was still waiting for the first attempt after 600 ms, although "
+                                "timeout=0.15: limit each attempt with asyncio.timeout(timeout) or "
+                                "asyncio.wait_for(..., timeout)")
+            got, err = (value, _NOTHING) if kind == "ok" else (_NOTHING, value)
+        else:
+            got, err = await _caught(t, aw)
+        t.expect(got == "done on attempt 2", f"it {_did(got, err)}; expected 'done on attempt 2' "
+                                             "(attempt 1 hangs and must be stopped after 150 ms)")
+        t.expect(f.cancelled == [1], "the attempt that ran out of time was not cancelled "
+                                     f"(cancelled attempts: {f.cancelled}); limit each attempt with "
+                                     "asyncio.timeout() or asyncio.wait_for()")
+
+    async with t.case("every attempt fails: the last error is raised"):
+        errors = [ValueError("try 1"), ValueError("try 2"), ValueError("try 3")]
+        f = _Flaky(errors)
+        got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.01))
+        t.expect(err is not _NOTHING, f"it returned {_short(got)}; expected it to raise the last "
+                                      "error, ValueError('try 3')")
+        t.expect(err is errors[2], f"it raised {err!r}; expected the last error itself, "
+                                   "ValueError('try 3')")
+        t.expect(len(f.starts) == 3, f"it called coro_fn {len(f.starts)} times; expected 3 (attempts=3)")
+
+    async with t.case("every attempt times out: TimeoutError, no pause after the last"):
+        f = _Flaky(["hang"])
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        got, err = await _caught(t, fn(f, attempts=2, timeout=0.03, backoff=0.25))
+        took = loop.time() - started
+        t.expect(isinstance(err, TimeoutError),
+                 f"it {_did(got, err)}; "
+                 "expected TimeoutError (a timeout is the last attempt's error)")
+        t.expect(f.cancelled == [1, 2], f"attempts {f.cancelled} were cancelled; expected both [1, 2]")
+        t.expect(took < 0.5, f"it took {took * 1000:.0f} ms: 2 attempts of 30 ms and one 250 ms pause "
+                             "need about 310 ms; do not pause after the last attempt")
+
+    async with t.case("attempts < 1"):
+        f = _Flaky(["ok"])
+        got, err = await _caught(t, fn(f, attempts=0, timeout=0.5, backoff=0.01))
+        t.expect(isinstance(err, ValueError),
+                 f"retry(coro_fn, attempts=0) {_did(got, err)}"
+                 "; expected ValueError")
+        t.expect(not f.starts, "with attempts=0 it still called coro_fn")
+
+    async with t.case("default parameters"):
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            params = {}
+        want = {"attempts": 3, "timeout": 1.0, "backoff": 0.1}
+        got = {k: params[k].default if k in params else "missing" for k in want}
+        t.expect(got == want, f"its parameters default to {got}; expected {want}")
