@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import contextvars
 import inspect
 import re
 import time
@@ -31,6 +32,11 @@ __all__ = ["trace", "Timeline", "TaskRecord"]
 
 _perf_counter = time.perf_counter
 _DEFAULT_NAME = re.compile(r"Task-\d+$")
+
+# The traces open in the current context.  A task created by the traced code sees them (tasks
+# copy their creator's context); a task the kernel creates for its own work elsewhere on the same
+# loop (ipykernel 7 starts tasks for queued cells during "Run All") does not, and is not recorded.
+_OPEN_TRACES = contextvars.ContextVar("asynclab_open_traces", default=())
 
 
 def _wait_labels():
@@ -266,7 +272,8 @@ class Timeline:
         """A task factory that records the task, then defers to `previous` (or plain Task)."""
 
         def traced_task_factory(loop, coro, **kwargs):
-            if not asyncio.iscoroutine(coro):   # not a coroutine: asyncio raises its own TypeError
+            if self not in _OPEN_TRACES.get() or not asyncio.iscoroutine(coro):
+                # Not created by the traced code, or not a coroutine (asyncio raises its TypeError).
                 if previous is not None:
                     return previous(loop, coro, **kwargs)
                 return _PlainTask(coro, loop=loop, **kwargs)
@@ -362,7 +369,7 @@ def label_current_task(label):
 
 @asynccontextmanager
 async def trace():
-    """Record every task created on the running loop inside the `async with` block.
+    """Record every task the code inside the `async with` block creates, and the tasks they create.
 
         async with asynclab.trace() as tl:
             await asyncio.gather(work("A", 0.2), work("B", 0.1))
@@ -377,8 +384,10 @@ async def trace():
     previous = loop.get_task_factory()
     loop.set_task_factory(timeline._factory(previous))
     timeline._open = True
+    token = _OPEN_TRACES.set(_OPEN_TRACES.get() + (timeline,))
     try:
         yield timeline
     finally:
+        _OPEN_TRACES.reset(token)
         timeline._close()
         loop.set_task_factory(previous)

@@ -345,3 +345,22 @@ def test_create_task_of_a_non_coroutine_raises_as_usual():
     tl, traced, bare = run(main())
     assert traced.startswith("a coroutine was expected, got <Task") and bare.startswith(traced[:30])
     assert len(tl.tasks) == 1
+
+
+def test_tasks_created_elsewhere_on_the_loop_are_not_recorded():
+    """A kernel starts tasks of its own on the same loop (ipykernel does, for queued cells)."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        outsider = []
+        # A callback registered before the trace: it runs in the context it was registered in.
+        loop.call_later(0.01, lambda: outsider.append(asyncio.ensure_future(asyncio.sleep(0))))
+        async with asynclab.trace() as tl:
+            async def parent():
+                await asyncio.create_task(asyncio.sleep(0.001), name="grandchild")
+            await asyncio.create_task(parent(), name="child")
+            await asyncio.sleep(0.03)
+        await outsider[0]
+        return tl
+
+    tl = run(main())
+    assert [r.name for r in tl.tasks] == ["child", "grandchild"]
