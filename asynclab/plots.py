@@ -158,9 +158,10 @@ def _draw_concurrency(ax, records, end, scale, limit):
 
     In progress: started and not yet finished.  Held at a gate: waiting for a Semaphore,
     Lock, Event, Condition or Queue.  The dark line (in progress minus held) is what a
-    Semaphore limits, so the limit line is drawn against it.
+    Semaphore limits, so the limit line is drawn against it; with no gate it is the same
+    as the shaded area and gets no legend entry of its own.
     """
-    alive, free = [], []
+    alive, free, gated = [], [], False
     for r in records:
         if r.started is None:
             continue
@@ -171,14 +172,18 @@ def _draw_concurrency(ax, records, end, scale, limit):
         for a, b, what in r.waiting:
             if what in _GATED:
                 free += [(a, -1), (b, 1)]
+                gated = True
     if not alive:
         return
     t, level = _step_counts(alive, end)
     ax.fill_between(t * scale, level, step="post", color=_RUNNING_COLOUR, alpha=0.15,
-                    linewidth=0, label="in progress")
-    t2, level2 = _step_counts(free, end)
-    ax.step(t2 * scale, level2, where="post", color=_RUNNING_COLOUR, linewidth=1.3,
-            label="in progress, not held at a gate")
+                    linewidth=0, label="tasks in progress")
+    if gated:       # only then is "past the gate" a different number worth its own line
+        t, level_free = _step_counts(free, end)
+        label = "in progress, not held at a gate"
+    else:
+        level_free, label = level, None
+    ax.step(t * scale, level_free, where="post", color=_RUNNING_COLOUR, linewidth=1.3, label=label)
     if limit is not None:
         ax.axhline(limit, color="#cb181d", linestyle="--", linewidth=1, label=f"limit {limit}")
     ax.set_ylabel("tasks", fontsize="small")
