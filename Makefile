@@ -53,3 +53,8 @@ reset-exercise: $(VENV)/.installed
 ## figures: redraw the README's timeline pictures (docs/figures/)
 figures: $(VENV)/.installed-dev
 	$(BIN)/python tools/make_figures.py
+
+## html: the reading copy: run every lesson and write a static site to build/html/ (index.html)
+.PHONY: html
+html: $(VENV)/.installed-dev
+	$(BIN)/python tools/build_html.py --out build/html
