@@ -12,7 +12,7 @@ run_suite() {   # $1 = venv dir, $2 = label, rest = pytest args
     local venv=$1 label=$2; shift 2
     echo
     echo "=== tests on Python $label ($venv) ==="
-    if "$venv/bin/python" -m pytest "$@"; then
+    if "$venv/bin/python" -m pytest -rs "$@"; then
         tested+=("$label")
     else
         failed+=("$label")
@@ -48,8 +48,9 @@ for py in "${candidates[@]}"; do
         "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt &&
         touch "$stamp" || { failed+=("$minor (install)"); continue; }
     fi
-    # The browser tests drive JupyterLab, which does not depend on the kernel's Python: once is enough.
-    run_suite "$venv" "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" -q -m "not browser"
+    # The browser tests (JupyterLab in Chromium) and the run under load take long and do not
+    # depend on the kernel's Python version: they run once, on .venv's Python.
+    run_suite "$venv" "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" -q -m "not browser and not load"
 done
 
 echo
