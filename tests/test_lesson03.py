@@ -273,9 +273,11 @@ def test_lesson_semaphore_in_the_loop_body(run):
 
 def test_lesson_rate(run):
     text = run.text_of("RATE, PER = 3, 0.100")
-    sem = int(re.search(r"Semaphore\(3\): +(\d+) starts in the busiest 100 ms", text).group(1))
-    lim = int(re.search(r"SpacedStarts\(3, 0.1\): (\d+) starts in the busiest 100 ms", text).group(1))
-    assert sem > 3 and lim <= 3
+    # the exact count in the busiest window depends on the machine's timing; the lesson asserts it
+    assert re.search(r"Semaphore\(3\): all 12 requests started within \d+ ms, "
+                     r"more than the 3 per 100 ms the API allows", text), text
+    assert re.search(r"SpacedStarts\(3, 0.1\): the 12 starts spread over \d+ ms, "
+                     r"never more than 3 in any 100 ms", text), text
 
 
 def test_lesson_bounded_semaphore(run):
@@ -288,7 +290,7 @@ def test_lesson_bounded_semaphore(run):
 def test_lesson_choosing_k(run):
     text = run.text_of("async def measure(k):")
     rows = dict((int(k), (int(t), int(l))) for k, t, l in
-                re.findall(r"^ *(\d+) \| +(\d+) \| +(\d+)$", text, re.M))
+                re.findall(r"^k = (\d+): whole batch (\d+) ms, each request (\d+) ms on average$", text, re.M))
     assert sorted(rows) == [1, 2, 3, 4, 6, 8, 12]
     assert rows[1][0] > 2 * rows[4][0]
     assert min(rows[k][0] for k in (4, 6, 8, 12)) > 0.9 * 90        # flat: never under 3 rounds
