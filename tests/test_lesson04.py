@@ -429,8 +429,8 @@ def test_lesson_fixes_await_script_and_worker(lesson):
 
 def test_lesson_heartbeat_and_timelines(lesson):
     text = lesson.text_of("tl_thread, ticks_thread = await")
-    found = dict(re.findall(r"(await|worker thread): .*ticked (\d+) times", text))
-    assert int(found["await"]) > 0 and found["worker thread"] == "0", text
+    found = dict(re.findall(r"(await|worker thread): .*the heartbeat (kept ticking|did not tick once) during", text))
+    assert found == {"await": "kept ticking", "worker thread": "did not tick once"}, text
     assert lesson.images() >= 3
 
 
@@ -457,8 +457,7 @@ def test_lesson_nest_asyncio_facts(lesson):
         assert (f"after apply() : asyncio.run from '{module}'; loop.run_until_complete from "
                 f"'{module}'; asyncio.Task is the pure-Python one: True") in text
     assert text.count("asyncio.run() inside the running loop returned 42") == 2
-    counts = re.findall(r"the ticker task ran (\d+) times inside plain_function\(\)", text)
-    assert len(counts) == 2 and all(int(n) > 0 for n in counts), text
+    assert text.count("the ticker task ran inside plain_function(), which has no await: True") == 2, text
     text = lesson.text_of("needs = [r for r in metadata.requires")
     assert "requires: ['nest-asyncio2>=1.7.0']" in text
     assert "(%gui tk): True" in text
@@ -480,10 +479,11 @@ def test_lesson_run_all_cell_drop(lesson):
 
 def test_lesson_playground(lesson):
     text = lesson.text_of("pg.set(approach=approach")
-    ticks = dict(re.findall(r"^(.*?): 3 results in \d+ ms; the heartbeat ticked (\d+) times", text, re.M))
-    assert ticks["worker thread (blocking)"] == "0" and ticks["subprocess script"] == "0", text
-    assert int(ticks["top-level await"]) > 0
-    assert int(ticks["worker thread (await asyncio.to_thread)"]) > 0
+    ticks = dict(re.findall(r"^(.*?): 3 results in \d+ ms; the heartbeat (kept ticking|did not tick once) "
+                            r"while the cell waited$", text, re.M))
+    assert ticks == {"top-level await": "kept ticking", "worker thread (blocking)": "did not tick once",
+                     "worker thread (await asyncio.to_thread)": "kept ticking",
+                     "subprocess script": "did not tick once"}, text
 
 
 def test_lesson_links():

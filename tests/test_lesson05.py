@@ -321,7 +321,7 @@ def test_lesson_printed_what_it_claims(run):
                              "D: cleanup in finally\nmain: awaiting the task raised CancelledError\n"
                              "task.cancelled(): True\nCancelledError is an Exception? False\n")
     wf = run.text_of("tl_wait_for")
-    assert wf.startswith("TimeoutError:    (its message is empty; repr: TimeoutError())\nslow.cancelled(): True\n"
+    assert wf.startswith("wait_for raised TimeoutError(), with an empty message: str(e) == ''\nslow.cancelled(): True\n"
                          "fast, in time: <fast>\nasyncio.TimeoutError is TimeoutError: True\n"
                          "outcomes: {'slow': 'cancelled', 'fast': 'result'}\n")
     block = run.text_of("async def two_steps")

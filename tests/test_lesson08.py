@@ -210,6 +210,19 @@ def test_shielded_timeout_leaves_the_inspected_task_alone():
     assert asyncio.run(main()) == ("TimeoutError", True)
 
 
+def test_a_timeout_around_await_task_cancels_the_task():
+    async def main():
+        stuck = asyncio.create_task(asyncio.Event().wait(), name="waits for ever")
+        try:
+            async with asyncio.timeout(0.05):
+                await stuck
+        except TimeoutError as e:
+            kind = type(e).__name__
+        return kind, stuck.cancelled()
+
+    assert asyncio.run(main()) == ("TimeoutError", True)
+
+
 # ---------------------------------------------------------------- (b) what the lesson printed
 
 @pytest.fixture(scope="module")
@@ -242,6 +255,7 @@ def test_lesson_evidence(run):
         "all_tasks(): RuntimeError: no running event loop",
         "current_task(): RuntimeError: no running event loop",
         "TimeoutError after 50 ms",
+        "the task we only wanted to look at was cancelled: True",
         "the task is still there, not cancelled: True",
     ]:
         assert line in text, line

@@ -9,6 +9,7 @@
 
 import ast
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -185,7 +186,7 @@ def test_cancelling_the_crawl_ends_every_task(lesson):
 def test_numbers_for_each_limit(lesson):
     async def main():
         rows = []
-        for kwargs in (dict(limit=1), dict(limit=3), dict(limit=6), dict(limit=6, rate=20)):
+        for kwargs in (dict(limit=1), dict(limit=3), dict(limit=6), dict(limit=6, rate=10)):
             site = simsite.demo_site()
             r = await lesson["crawl"](site, "/", timeout=0.2, retries=1, **kwargs)
             rows.append((len(r.pages), len(r.failures), r.retries, r.peak, site.peak, kwargs["limit"]))
@@ -195,6 +196,7 @@ def test_numbers_for_each_limit(lesson):
     assert all(row[:3] == (9, 3, 3) for row in rows)
     assert all(row[3] == row[4] <= row[5] for row in rows)
     assert rows[0][3] == 1 and rows[1][3] == 3
+    assert rows[3][3] < rows[2][3]          # with the rate limit, fewer requests overlap
 
 
 def test_a_longer_timeout_lets_slow_succeed(lesson):
@@ -305,8 +307,8 @@ def test_lesson_printed_what_it_claims(run):
     assert "failed /slow       TimeoutError   [attempts: 2]" in tr
     assert "failed /missing    PageNotFound 404 Not Found: /missing  [attempts: 1]" in tr
     assert "fetched twice because of a retry: ['/shop/cart', '/shop/item', '/slow']" in tr
-    assert "15 requests; the last one started" in run.text_of("rate=20, timeout=0.2")
-    assert "(20 per second allows no less than 700 ms)" in run.text_of("rate=20, timeout=0.2")
+    assert "15 requests; the last one started" in run.text_of("rate=10, timeout=0.2")
+    assert "(10 per second allows no less than 1400 ms)" in run.text_of("rate=10, timeout=0.2")
     stop = run.text_of("partial = CrawlResult()")
     assert "the crawl was cancelled" in stop and "GET tasks left: []" in stop
     assert "so far: 9 pages fetched, 2 failures, 2 retries" in stop
@@ -315,6 +317,10 @@ def test_lesson_printed_what_it_claims(run):
     table = run.text_of("rows = []")
     assert "limit 1                  9        3       3       1" in table
     assert "limit 3                  9        3       3       3" in table
+    assert "limit 6, rate 10/s       9        3       3       " in table
+    header, *rows = table.strip().splitlines()
+    assert header.split() == ["crawler", "pages", "failures", "retries", "at", "once", "time"]
+    assert len(rows) == 4 and all(re.search(r"  \d+ ms$", row) for row in rows), table   # a unit on every time
     pg = run.text_of("pg.set(")
     assert "failed: /missing, /shop/item" in pg and "GET /slow ended with: result" in pg
 
