@@ -24,6 +24,7 @@ import contextvars
 import inspect
 import re
 import time
+import types
 import weakref
 from array import array
 from contextlib import asynccontextmanager
@@ -37,6 +38,9 @@ _DEFAULT_NAME = re.compile(r"Task-\d+$")
 # copy their creator's context); a task the kernel creates for its own work elsewhere on the same
 # loop (ipykernel 7 starts tasks for queued cells during "Run All") does not, and is not recorded.
 _OPEN_TRACES = contextvars.ContextVar("asynclab_open_traces", default=())
+_CoroutineType = types.CoroutineType
+_current_task = asyncio.current_task
+_GeneratorType = types.GeneratorType
 
 
 def _wait_labels():
@@ -134,16 +138,18 @@ def _innermost_wait(coro, yielded):
         label = next((w._trace._labels.get(w._index) for w in _wrappers(yielded)), None)
         return "task " + _display_name(yielded.get_name(), label, "")
     label = None
-    while coro is not None:                 # walk down the chain of awaits to the innermost
-        try:
-            code, inner = coro.cr_code, coro.cr_await
-        except AttributeError:
-            try:
-                code, inner = coro.gi_code, coro.gi_yieldfrom
-            except AttributeError:
-                break
-        label = _WAIT_LABELS.get(code, label)
-        coro = inner
+    while True:                             # walk down the chain of awaits to the innermost
+        kind = type(coro)
+        if kind is _CoroutineType:
+            label = _WAIT_LABELS.get(coro.cr_code, label)
+            coro = coro.cr_await
+        elif kind is _GeneratorType:        # @types.coroutine generators, e.g. asyncio's sleep(0)
+            label = _WAIT_LABELS.get(coro.gi_code, label)
+            coro = coro.gi_yieldfrom
+        elif kind is _TracedCoroutine:
+            coro = coro._coro
+        else:                               # a Future, None, or an awaitable we cannot see into
+            break
     if label is None and type(yielded).__name__ == "_GatheringFuture":
         label = "gather"
     return label
@@ -160,34 +166,40 @@ class _TracedCoroutine(collections.abc.Coroutine):
         self._trace = trace
 
     def send(self, value):
-        return self._step(self._coro.send, value)
+        # The hot path: a Task calls this once per step, so it is written out in full.
+        trace = self._trace
+        if not trace._open:                 # the trace has ended: pass straight through
+            return self._coro.send(value)
+        start = _perf_counter()
+        try:
+            yielded = self._coro.send(value)
+        except BaseException as exc:        # the coroutine ended: returned, raised or cancelled
+            trace._last_step(self, start, exc)
+            raise
+        trace._steps.extend((self._index, start, _perf_counter()))
+        trace._waits.append("sleep" if yielded is None else _innermost_wait(self._coro, yielded))
+        return yielded
 
     def throw(self, *args):
-        return self._step(self._coro.throw, *args)
+        # A Task throws into its coroutine to cancel it: a rare step, the same bookkeeping.
+        trace = self._trace
+        if not trace._open:
+            return self._coro.throw(*args)
+        start = _perf_counter()
+        try:
+            yielded = self._coro.throw(*args)
+        except BaseException as exc:
+            trace._last_step(self, start, exc)
+            raise
+        trace._steps.extend((self._index, start, _perf_counter()))
+        trace._waits.append(_innermost_wait(self._coro, yielded))
+        return yielded
 
     def close(self):
         return self._coro.close()
 
     def __await__(self):
         return self._coro.__await__()
-
-    def _step(self, step, *args):
-        trace = self._trace
-        if not trace._open:                 # the trace has ended: pass straight through
-            return step(*args)
-        start = _perf_counter()
-        try:
-            yielded = step(*args)
-        except BaseException as exc:        # the coroutine ended: returned, raised or cancelled
-            trace._steps.extend((start, _perf_counter()))
-            trace._owners.append(self._index)
-            trace._waits.append(None)
-            trace._ended_task(self, exc)
-            raise
-        trace._steps.extend((start, _perf_counter()))
-        trace._owners.append(self._index)
-        trace._waits.append(_innermost_wait(self._coro, yielded))
-        return yielded
 
     def __getattr__(self, name):
         # Introspection (task repr, get_stack, print_stack, call graphs) reads cr_frame,
@@ -228,15 +240,14 @@ class Timeline:
         self._ended = None
         self._records = None
         # One entry per task, by creation order.
-        self._created = array("d")
-        self._names = []
-        self._coro_names = []
-        self._outcomes = []
+        self._born = []                     # (perf_counter at creation, coroutine's name)
+        self._names = {}                    # task index -> its name, as last seen
+        self._outcomes = {}                 # task index -> how it ended (absent: pending)
         self._labels = {}                   # task index -> label (simulated I/O sets these)
         self._done_at_birth = []            # (index, task) of tasks done before create_task returned
-        # One entry per step: start and end (perf_counter), whose step, what it then waited for.
+        # Per step: whose step (task index), start, end (perf_counter) as three numbers in one
+        # flat array, and what the task then waited for (a label, or None after its last step).
         self._steps = array("d")
-        self._owners = array("l")
         self._waits = []
 
     @property
@@ -256,32 +267,35 @@ class Timeline:
         return records
 
     def _build_records(self):
-        n, o = len(self._names), self.origin
+        n, o = len(self._born), self.origin
         running = [[] for _ in range(n)]
         waits = [[] for _ in range(n)]
         s = self._steps
-        for k, owner in enumerate(self._owners):
-            running[owner].append((s[2 * k] - o, s[2 * k + 1] - o))
-            waits[owner].append(self._waits[k])
+        for k, wait in enumerate(self._waits):
+            owner = int(s[3 * k])
+            running[owner].append((s[3 * k + 1] - o, s[3 * k + 2] - o))
+            waits[owner].append(wait)
         end = self.duration
-        return [TaskRecord(self._names[i], self._labels.get(i), self._coro_names[i],
-                           self._created[i] - o, running[i], waits[i], self._outcomes[i], end)
-                for i in range(n)]
+        return [TaskRecord(self._names.get(i, "?"), self._labels.get(i), coro_name, created - o,
+                           running[i], waits[i], self._outcomes.get(i, "pending"), end)
+                for i, (created, coro_name) in enumerate(self._born)]
 
     def _factory(self, previous):
         """A task factory that records the task, then defers to `previous` (or plain Task)."""
 
         def traced_task_factory(loop, coro, **kwargs):
-            if self not in _OPEN_TRACES.get() or not asyncio.iscoroutine(coro):
-                # Not created by the traced code, or not a coroutine (asyncio raises its TypeError).
+            if type(coro) is _CoroutineType:   # the usual case, checked first because it is quick
+                name = coro.__name__
+            elif asyncio.iscoroutine(coro):
+                name = getattr(coro, "__name__", type(coro).__name__)
+            else:                               # not a coroutine: asyncio raises its own TypeError
+                name = None
+            if name is None or self not in _OPEN_TRACES.get():   # or not the traced code's task
                 if previous is not None:
                     return previous(loop, coro, **kwargs)
                 return _PlainTask(coro, loop=loop, **kwargs)
-            index = len(self._names)
-            self._created.append(_perf_counter())
-            self._names.append("")
-            self._coro_names.append(getattr(coro, "__name__", type(coro).__name__))
-            self._outcomes.append("pending")
+            index = len(self._born)             # taken before an eager task's first step
+            self._born.append((_perf_counter(), name))
             wrapped = _TracedCoroutine(coro, index, self)
             if previous is None:
                 task = _PlainTask(wrapped, loop=loop, **kwargs)
@@ -294,17 +308,22 @@ class Timeline:
 
         return traced_task_factory
 
-    def _ended_task(self, wrapper, exc):
+    def _last_step(self, wrapper, start, exc):
+        """Record a task's final step and how it ended."""
         index = wrapper._index
+        self._steps.extend((index, start, _perf_counter()))
+        self._waits.append(None)
         if isinstance(exc, StopIteration):
             self._outcomes[index] = "result"
         elif isinstance(exc, asyncio.CancelledError):
             self._outcomes[index] = "cancelled"
         else:
             self._outcomes[index] = "error"
-        task = asyncio.current_task(self.loop)   # the task whose step this was
-        if task is not None and any(w is wrapper for w in _wrappers(task)):
-            self._names[index] = task.get_name()   # names may be set after creation
+        # Names may be given after creation: note the name the task has now.  The current task
+        # is the one whose step this was, its coroutine this wrapper (or an outer trace's).
+        task = _current_task(self.loop)
+        if task is not None and (task.get_coro() is wrapper or wrapper in _wrappers(task)):
+            self._names[index] = task.get_name()
 
     def _close(self):
         self._ended = _perf_counter()
@@ -353,7 +372,7 @@ class Timeline:
         return plot_timeline(self, ax=ax, **kwargs)
 
     def __repr__(self):
-        return f"<Timeline {len(self._names)} tasks over {self.duration * 1000:.1f} ms>"
+        return f"<Timeline {len(self._born)} tasks over {self.duration * 1000:.1f} ms>"
 
 
 def label_current_task(label):

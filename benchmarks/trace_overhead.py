@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import asynclab  # noqa: E402
 
 TASKS = 10_000
-ROUNDS = 7
+ROUNDS = 11
 
 
 async def workload():
