@@ -67,8 +67,23 @@ def bad_async_answers():
     async def stub(*args, **kwargs):
         raise NotImplementedError(STUB_MESSAGE)
 
+    async def interrupt_in_a_child_task(*args, **kwargs):
+        async def child():
+            raise KeyboardInterrupt
+        await asyncio.create_task(child())
+
+    def blocks_on_a_thread_lock(*args, **kwargs):
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire(timeout=LIMIT + 6)      # a deadlock (ends later, to keep the test run clean)
+
+    async def deadlocks_on_a_thread_lock(*args, **kwargs):
+        blocks_on_a_thread_lock()
+
     answers = {
         "awaits forever": (awaits_forever, ["did not finish"]),
+        "KeyboardInterrupt in a task it started": (interrupt_in_a_child_task, ["KeyboardInterrupt"]),
+        "deadlocks on a threading.Lock": (deadlocks_on_a_thread_lock, ["gave up"]),
         "deadlocks on a lock": (deadlocks_on_a_lock, ["did not finish"]),
         "awaits put on a full queue": (fills_a_queue, ["did not finish"]),
         "blocks the loop with time.sleep": (blocks_with_time_sleep, ["gave up", "time.sleep"]),
@@ -159,20 +174,39 @@ async def _aexit(self, *exc):
     return False
 
 
+def _wrong_signatures(params):
+    """Parameter lists a learner might write instead of `params`."""
+    wrong = {"wrong signature (one parameter too many)": [*params, "extra"]}
+    if params:
+        wrong["wrong signature (no parameters)"] = []
+    if len(params) > 1:
+        wrong["wrong signature (last parameter missing)"] = params[:-1]
+    return wrong
+
+
+def _function_taking(names, kind):
+    """A function with exactly these required parameters, `async def` or `def` as `kind` asks."""
+    source = f"{'async ' if kind == 'async' else ''}def answer({', '.join(names)}):\n    return None\n"
+    namespace = {}
+    exec(source, namespace)
+    return namespace["answer"]
+
+
+# The verdict each kind of answer must get, where it does not depend on the exercise.
+STATUS = {"the stub": "not solved", "plain def instead of async def": "unusable",
+          "async def instead of def": "unusable", "a function, not a class": "unusable",
+          "not a function at all (42)": "unusable"}
+
+
 def cases():
     for name, spec in sorted(_REGISTRY.items()):
         kind = spec["kind"]
         answers = {"async": bad_async_answers, "sync": bad_sync_answers,
                    "class": bad_class_answers}[kind]()
-        if spec["params"]:
-            if kind == "async":
-                async def no_params():
-                    return None
-                answers["wrong signature (no parameters)"] = (no_params, ["should take the parameters"])
-            elif kind == "sync":
-                def no_params():
-                    return None
-                answers["wrong signature (no parameters)"] = (no_params, ["should take the parameters"])
+        if kind in ("async", "sync") and spec["params"] is not None:
+            for label, names in _wrong_signatures(spec["params"]).items():
+                answers[label] = (_function_taking(names, kind), ["should take the parameters"])
+        answers["not a function at all (42)"] = (42, ["should be"])
         for label, (answer, words) in answers.items():
             yield pytest.param(name, label, answer, words, id=f"{name}-{label}")
 
@@ -192,11 +226,27 @@ def test_a_bad_answer_gets_a_plain_verdict_in_time(exercise, label, answer, word
     assert message.strip()
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
+    if label in STATUS or label.startswith("wrong signature"):
+        assert result.status == STATUS.get(label, "unusable"), message
     # The interpreter is still usable: a fresh loop runs, and nothing of ours is spinning.
     assert asyncio.run(asyncio.sleep(0, result="ok")) == "ok"
     busy = [t for t in threading.enumerate() if t.name.startswith("asynclab-check") and t.is_alive()]
     for t in busy:
         t.join(0.1)
+
+
+def test_the_default_limit_holds_too():
+    """In a notebook, check(fn) has its default limit: a busy loop is stopped within it."""
+    from asynclab.checks.core import CHECK_LIMIT
+
+    async def fetch_all(fetch, ids):
+        while True:
+            pass
+
+    started = time.perf_counter()
+    result = check(fetch_all)
+    assert result.status == "timeout"
+    assert time.perf_counter() - started < CHECK_LIMIT + SLACK
 
 
 def test_a_dummy_exercise_reports_each_case():

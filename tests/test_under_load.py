@@ -4,6 +4,9 @@ Each lesson runs once normally and once while busy processes keep every core loa
 it printed is compared after blanking what is *meant* to vary (durations, addresses, big
 ids).  Orders, counts and error messages must match exactly.  The lessons' own asserts run
 in both runs too, so a demo whose margins are too thin fails here.
+
+The loaded run also proves that no lesson touches the network: a first cell, added for the
+test, makes any connection or name lookup beyond this machine raise an error in the kernel.
 """
 
 import difflib
@@ -12,9 +15,11 @@ import re
 import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
-from nbrun import ROOT, execute
+from nbrun import CELL_LIMIT, ROOT, Executed, execute
 
 LESSONS = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))]
 
@@ -49,13 +54,63 @@ def busy_cores():
 @pytest.mark.parametrize("relpath", LESSONS)
 def test_a_lesson_shows_the_same_under_load(relpath, busy_cores):
     quiet = normalise(execute(relpath).text)          # the suite's normal run (cached)
-    loaded = normalise(_execute_fresh(relpath).text)
+    loaded = normalise(_execute_fresh(relpath).text)      # fails if a cell errs, or reaches out
     if quiet != loaded:
         diff = "\n".join(difflib.unified_diff(quiet, loaded, "quiet run", f"with {busy_cores} busy cores",
                                               lineterm="", n=1))
         pytest.fail(f"{relpath} printed something different under load:\n{diff}")
 
 
+NO_NETWORK = """
+import socket as _socket
+_LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
+
+def _refuse_remote(address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not host.startswith(_LOCAL):
+        raise OSError(f"test: a lesson tried to reach {address!r} beyond this machine")
+
+_connect, _connect_ex, _getaddrinfo = (_socket.socket.connect, _socket.socket.connect_ex,
+                                      _socket.getaddrinfo)
+def _guarded_connect(self, address):
+    if self.family in (_socket.AF_INET, _socket.AF_INET6):
+        _refuse_remote(address)
+    return _connect(self, address)
+def _guarded_connect_ex(self, address):
+    if self.family in (_socket.AF_INET, _socket.AF_INET6):
+        _refuse_remote(address)
+    return _connect_ex(self, address)
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    _refuse_remote((host if isinstance(host, str) else "127.0.0.1", 0))
+    return _getaddrinfo(host, *args, **kwargs)
+_socket.socket.connect, _socket.socket.connect_ex = _guarded_connect, _guarded_connect_ex
+_socket.getaddrinfo = _guarded_getaddrinfo
+"""
+
+
 def _execute_fresh(relpath):
-    """Run the notebook again in a new kernel (bypassing the per-session cache)."""
-    return execute.__wrapped__(relpath)
+    """Run the notebook again in a new kernel, with the no-network cell first."""
+    path = ROOT / relpath
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(NO_NETWORK))
+    NotebookClient(nb, timeout=CELL_LIMIT, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.cells.pop(0)
+    return Executed(path, nb, 0.0)
+
+
+def test_the_network_guard_works():
+    """The guard cell really refuses a connection beyond this machine (and allows loopback)."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(NO_NETWORK),
+        nbformat.v4.new_code_cell(
+            "import socket\n"
+            "try:\n"
+            "    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
+            "except OSError as e:\n"
+            "    print('refused:', e)\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+            "socket.create_connection(s.getsockname(), timeout=1).close(); print('loopback ok')")])
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    out = nb.cells[1].outputs[0].text
+    assert "refused: test: a lesson tried to reach" in out and "loopback ok" in out

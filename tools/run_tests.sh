@@ -19,7 +19,10 @@ run_suite() {   # $1 = venv dir, $2 = label, rest = pytest args
     fi
 }
 
-run_suite .venv "$(.venv/bin/python -c 'import platform; print(platform.python_version())')" -q
+main=$(.venv/bin/python -c 'import platform; print(platform.python_version())')
+run_suite .venv "$main" -q -m "not browser"
+# The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
+run_suite .venv "$main (JupyterLab in Chromium)" -q -m browser tests/browser
 
 # Other interpreters: the newest patch release of each minor version >= 3.11.
 declare -A seen=([$main_version]=1)

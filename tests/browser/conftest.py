@@ -228,7 +228,9 @@ class LabServer:
                     pass
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in the main thread while
+# it is started, and later tests in the same run need that thread free for asyncio.run().
+@pytest.fixture(scope="module")
 def lab_server():
     if not chromium_available():
         pytest.skip(SKIP_REASON)
@@ -247,7 +249,7 @@ def lab_server():
 # the browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not chromium_available():
         pytest.skip(SKIP_REASON)
