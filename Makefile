@@ -21,8 +21,10 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 ## lab: open JupyterLab on the first lesson (localhost only, with Jupyter's token)
+# (Jupyter refuses to run as root unless told; containers and some hubs run everything as root.)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --ip=127.0.0.1 $(FIRST_LESSON)
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) $(FIRST_LESSON)
 
 ## test: the whole suite on this Python and on every other CPython >= 3.11 found
 test: $(VENV)/.installed-dev

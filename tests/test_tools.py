@@ -74,3 +74,15 @@ def test_unbalanced_markers_are_refused_with_the_place():
     out = make_exercises.stub_source("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "x")
     assert out == ('def f():\n    # Your code here: replace the next line.\n'
                    '    raise NotImplementedError("exercise not solved yet")')
+
+
+def test_make_lab_serves_on_localhost_with_a_token():
+    """`make lab` binds to 127.0.0.1 and keeps Jupyter's token (we never turn it off)."""
+    import subprocess
+    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60).stdout
+    command = [line for line in out.splitlines() if "jupyter lab" in line]
+    assert command, out
+    assert "--ip=127.0.0.1" in command[0]
+    assert "token" not in command[0] and "password" not in command[0]
+    assert "notebooks/00-start-here.ipynb" in command[0]
