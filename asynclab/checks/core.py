@@ -124,6 +124,14 @@ class Cases:
             raise CaseFailed(f"it did not finish within {limit:g} s (does it await something "
                              "that never happens, such as a lock or a queue no one fills?)") from None
 
+    async def caught(self, awaitable, limit=CASE_LIMIT):
+        """Like `run`, but an exception from the answer is returned to be judged, not a failure:
+        returns (result, NO_ERROR) or (NO_ERROR, exception).  The stub still ends the check."""
+        if not inspect.isawaitable(awaitable):
+            await self.run(awaitable)        # raises CaseFailed: nothing awaitable came back
+        kind, value = await self.run(outcome(awaitable), limit=limit)
+        return (value, NO_ERROR) if kind == "ok" else (NO_ERROR, value)
+
     def expect(self, condition, sentence):
         """Fail the current case with `sentence` unless `condition` holds."""
         if not condition:
@@ -132,6 +140,20 @@ class Cases:
     def case(self, description):
         """`async with t.case("..."):` runs one case; see the class docstring."""
         return _Case(self, description)
+
+
+NO_ERROR = object()   # in (result, error) pairs: "it raised nothing"
+
+
+async def outcome(awaitable):
+    """("ok", value) or ("raised", exception).  The answer's own exceptions, TimeoutError
+    included, are answers to judge; the stub is passed on, to end the check."""
+    try:
+        return "ok", await awaitable
+    except Exception as err:
+        if _is_stub(err):
+            raise
+        return "raised", err
 
 
 class _Case:

@@ -8,9 +8,8 @@ import asyncio
 import functools
 import inspect
 
-from .core import _is_stub, exercise
+from .core import NO_ERROR as _NO_ERROR, exercise
 
-_NO_ERROR = object()
 
 
 class _Probe:
@@ -49,22 +48,8 @@ class _Probe:
 LIMIT = 1.0      # seconds per case: a right answer needs a tenth of that
 
 
-async def _outcome(awaitable):
-    """("ok", value) or ("raised", exception): the learner's own TimeoutError is an answer, not a hang."""
-    try:
-        return "ok", await awaitable
-    except Exception as err:
-        if _is_stub(err):
-            raise
-        return "raised", err
-
-
 async def _caught(t, awaitable, limit=LIMIT):
-    """Run the learner's awaitable under a time limit; return (result, exception), one of them _NO_ERROR."""
-    if not inspect.isawaitable(awaitable):
-        await t.run(awaitable)                  # says plainly that nothing awaitable came back
-    kind, value = await t.run(_outcome(awaitable), limit=limit)
-    return (value, _NO_ERROR) if kind == "ok" else (_NO_ERROR, value)
+    return await t.caught(awaitable, limit)
 
 
 def _did(got, err):

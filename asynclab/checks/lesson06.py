@@ -7,10 +7,9 @@ retry(coro_fn, attempts=3, timeout=1.0, backoff=0.1) attempts under a time limit
 import asyncio
 import inspect
 
-from .core import _is_stub, exercise
+from .core import NO_ERROR as _NOTHING, exercise, outcome as _outcome
 
 LIMIT = 1.0      # seconds per case: a right answer needs a fraction of that
-_NOTHING = object()
 _WORDS = {"result": "ran to its end", "error": "failed", "cancelled": "was cancelled"}
 
 
@@ -50,22 +49,8 @@ class _Racer:
         return request
 
 
-async def _outcome(awaitable):
-    """("ok", value) or ("raised", exception): the learner's own TimeoutError is an answer, not a hang."""
-    try:
-        return "ok", await awaitable
-    except Exception as err:
-        if _is_stub(err):
-            raise
-        return "raised", err
-
-
 async def _caught(t, awaitable, limit=LIMIT):
-    """Run the learner's awaitable under a time limit; return (result, exception), one of them _NOTHING."""
-    if not inspect.isawaitable(awaitable):
-        await t.run(awaitable)                  # says plainly that nothing awaitable came back
-    kind, value = await t.run(_outcome(awaitable), limit=limit)
-    return (value, _NOTHING) if kind == "ok" else (_NOTHING, value)
+    return await t.caught(awaitable, limit)
 
 
 def _did(got, err):
