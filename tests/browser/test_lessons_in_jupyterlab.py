@@ -106,7 +106,25 @@ def open_notebook(page, server, relpath, workspace):
 
 
 def restart_and_run_all(page, relpath):
-    """Kernel > Restart Kernel and Run All Cells, confirmed; wait until all ran (or one failed)."""
+    """Kernel > Restart Kernel and Run All Cells, confirmed; wait until all ran (or one failed).
+
+    On a busy machine a kernel can take long to start; restarting it before it has started can
+    leave JupyterLab with no kernel at all.  So we wait for the first kernel to be idle, and if
+    after a restart not a single cell ran, we restart once more (a learner would, too).
+    """
+    kernel_idle = f"() => {{ const s = ({JS_STATE})(); return s && s.kernel === 'idle'; }}"
+    page.wait_for_function(kernel_idle, timeout=90_000, polling=250)
+    try:
+        return _restart_and_run_all_once(page, relpath)
+    except AssertionError as err:
+        state = page.evaluate(JS_STATE)
+        if any(c["count"] is not None for c in state["cells"] if c["source"].strip()):
+            raise
+        print(f"{relpath}: no cell ran after the restart (kernel {state['kernel']}); restarting again")
+        return _restart_and_run_all_once(page, relpath)
+
+
+def _restart_and_run_all_once(page, relpath):
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
     page.wait_for_selector(".jp-Dialog .jp-mod-accept", timeout=30_000)
     title = page.inner_text(".jp-Dialog .jp-Dialog-header")
