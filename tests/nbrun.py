@@ -68,6 +68,25 @@ def execute(relpath):
     return Executed(path, nb, time.perf_counter() - started)
 
 
+def function_from(relpath, name):
+    """Run a notebook's code cells (not its check cells) until one defines `name`; return it.
+
+    Cells with top-level await are demos, not definitions: they are skipped.
+    """
+    nb = nbformat.read(str(ROOT / relpath), as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "check(" not in cell.source:
+            try:
+                code = compile(cell.source, relpath, "exec")
+            except SyntaxError:
+                continue
+            exec(code, namespace)
+            if name in namespace:
+                return namespace[name]
+    raise LookupError(f"{relpath} defines no {name!r}")
+
+
 def all_notebooks():
     return [str(p.relative_to(ROOT)) for folder in ("notebooks", "solutions", "exercises")
             for p in sorted((ROOT / folder).glob("[0-9][0-9]-*.ipynb"))]

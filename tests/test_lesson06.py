@@ -17,7 +17,7 @@ import pytest
 import asynclab
 from asynclab.checks import check
 from asynclab.checks.core import CHECK_LIMIT
-from nbrun import ROOT, execute
+from nbrun import ROOT, execute, function_from
 
 LESSON = "notebooks/06-waiting-and-racing.ipynb"
 SOLUTION = "solutions/06-waiting-and-racing.ipynb"
@@ -300,33 +300,19 @@ def test_lesson_draws_its_timelines(run):
 
 # ---------------------------------------------------------------- (c) the checks
 
-def _function_from(relpath, name):
-    """Execute a notebook's definition cells (no top-level await) and return `name`."""
-    import nbformat
-    nb = nbformat.read(str(ROOT / relpath), as_version=4)
-    ns = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "check(" not in cell.source:
-            try:
-                code = compile(cell.source, relpath, "exec")
-            except SyntaxError:          # top-level await: a demo cell, not a definition
-                continue
-            exec(code, ns)
-            if name in ns:
-                return ns[name]
-    raise LookupError(name)
+
 
 
 @pytest.mark.parametrize("name", ["race", "retry"])
 def test_solution_passes(name):
-    result = check(_function_from(SOLUTION, name))
+    result = check(function_from(SOLUTION, name))
     assert result.passed, result.message
     assert result.seconds < 2.5, result.seconds
 
 
 @pytest.mark.parametrize("name", ["race", "retry"])
 def test_stub_is_not_solved(name):
-    result = check(_function_from(EXERCISE, name))
+    result = check(function_from(EXERCISE, name))
     assert result.status == "not solved" and "not solved yet" in result.message, result.message
 
 

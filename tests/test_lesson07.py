@@ -21,10 +21,9 @@ import threading
 import time
 import warnings
 
-import nbformat
 import pytest
 
-from nbrun import ROOT, execute
+from nbrun import ROOT, execute, function_from
 
 from asynclab import trace
 from asynclab.checks import check
@@ -313,17 +312,11 @@ def test_lesson_links(run):
 
 # ---------------------------------------------------------------- (c) the exercise's check
 
-def _solution():
-    nb = nbformat.read(str(ROOT / "solutions/07-blocking-the-loop.ipynb"), as_version=4)
-    ns = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "check(" not in cell.source:
-            exec(cell.source, ns)
-    return ns["run_blocking_all"]
+
 
 
 def test_solution_passes():
-    result = check(_solution())
+    result = check(function_from("solutions/07-blocking-the-loop.ipynb", "run_blocking_all"))
     assert result.passed, result.message
     assert result.seconds < 2.5, result.seconds
 

@@ -14,10 +14,9 @@ import sys
 import textwrap
 import threading
 
-import nbformat
 import pytest
 
-from nbrun import ROOT, execute
+from nbrun import ROOT, execute, function_from
 
 from asynclab import trace
 from asynclab.checks import check
@@ -302,17 +301,11 @@ def test_lesson_links(run):
 
 # ---------------------------------------------------------------- (c) the exercise's check
 
-def _solution():
-    nb = nbformat.read(str(ROOT / "solutions/08-debugging-and-introspection.ipynb"), as_version=4)
-    ns = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "check(" not in cell.source:
-            exec(cell.source, ns)
-    return ns["find_stuck"]
+
 
 
 def test_solution_passes():
-    result = check(_solution())
+    result = check(function_from("solutions/08-debugging-and-introspection.ipynb", "find_stuck"))
     assert result.passed, result.message
     assert result.seconds < 2.0
 

@@ -15,7 +15,7 @@ import pytest
 
 import asynclab
 from asynclab.checks import check
-from nbrun import ROOT, execute
+from nbrun import ROOT, execute, function_from
 
 LESSON = "notebooks/09-patterns.ipynb"
 HAS_SHUTDOWN = sys.version_info >= (3, 13)
@@ -337,28 +337,18 @@ def test_lesson_draws_its_timelines(run):
 
 # ---------------------------------------------------------------- (c) the check
 
-def _function_from(relpath, name):
-    """Execute a notebook's code cells up to the one defining `name`; return that function."""
-    import nbformat
-    nb = nbformat.read(str(ROOT / relpath), as_version=4)
-    ns = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "check(" not in cell.source:
-            exec(compile(cell.source, relpath, "exec"), ns)
-            if name in ns:
-                return ns[name]
-    raise LookupError(name)
+
 
 
 def test_solution_passes():
-    fn = _function_from("solutions/09-patterns.ipynb", "worker_pool")
+    fn = function_from("solutions/09-patterns.ipynb", "worker_pool")
     result = check(fn)
     assert result.passed, result.message
     assert result.seconds < 2.5, result.seconds
 
 
 def test_stub_is_not_solved():
-    fn = _function_from("exercises/09-patterns.ipynb", "worker_pool")
+    fn = function_from("exercises/09-patterns.ipynb", "worker_pool")
     result = check(fn)
     assert result.status == "not solved" and "not solved yet" in result.message
 
