@@ -16,7 +16,7 @@ from matplotlib.path import Path
 _WAIT_KINDS = [
     # (legend text, colour, test on the label)
     ("waiting for its first turn", "#d9d9d9", lambda w: w == "start"),
-    ("sleep / simulated I/O", "#9ecae1", lambda w: w in ("sleep", "sleep(0)", "yield")),
+    ("sleep / simulated I/O", "#9ecae1", lambda w: w == "sleep"),
     ("waiting for a Semaphore or Lock", "#fdae6b",
      lambda w: w in ("Semaphore", "Lock", "Condition", "Event", "Barrier")),
     ("waiting on a Queue", "#a1d99b", lambda w: bool(w) and w.startswith("Queue")),

@@ -136,7 +136,8 @@ def _innermost_wait(coro, yielded):
         return "sleep"                      # a bare yield, as asyncio.sleep(0) does
     if isinstance(yielded, asyncio.Task):   # awaiting another task: name it now, it may vanish
         label = next((w._trace._labels.get(w._index) for w in _wrappers(yielded)), None)
-        return "task " + _display_name(yielded.get_name(), label, "")
+        coro_name = getattr(yielded.get_coro(), "__name__", "?")
+        return "task " + _display_name(yielded.get_name(), label, coro_name)
     label = None
     while True:                             # walk down the chain of awaits to the innermost
         kind = type(coro)
