@@ -111,7 +111,7 @@ class Cases:
     async def run(self, awaitable, limit=CASE_LIMIT):
         """Await the learner's `awaitable` under a time limit (CaseFailed if it runs over)."""
         if not inspect.isawaitable(awaitable):
-            raise CaseFailed(f"it returned {_short(awaitable)} where something to await was "
+            raise CaseFailed(f"it returned {short(awaitable)} where something to await was "
                              "expected (is it an `async def`?)")
         deadline = asyncio.timeout(limit)
         try:
@@ -181,7 +181,8 @@ class _Case:
         return True                          # go on with the next case
 
 
-def _short(value, width=80):
+def short(value, width=80):
+    """repr(value), cut to `width` characters: what an answer returned, in a sentence."""
     text = repr(value)
     return text if len(text) <= width else text[:width - 3] + "..."
 

@@ -5,7 +5,7 @@ import gc
 import inspect
 import weakref
 
-from .core import CaseFailed, _short, exercise
+from .core import CaseFailed, short, exercise
 
 _DELAY = 0.05          # how long the check's own coroutine functions take
 _LIMIT = 0.6           # per awaited call: 12x what a right answer needs, and 7 cases x 0.6 s stay
@@ -30,7 +30,7 @@ def _wrap(t, once, fn):
     """Call the learner's once(fn) and make sure it gave back something callable."""
     wrapper = once(fn)
     t.expect(callable(wrapper),
-             f"once(fn) returned {_short(wrapper)}; expected a function to call "
+             f"once(fn) returned {short(wrapper)}; expected a function to call "
              "(define an `async def` inside once and return it)")
     return wrapper
 
@@ -39,7 +39,7 @@ def _call(t, wrapper):
     """Call the wrapper once and make sure that gives something to await."""
     got = wrapper()
     t.expect(inspect.isawaitable(got),
-             f"calling the function once(fn) returned gave {_short(got)}, not something to "
+             f"calling the function once(fn) returned gave {short(got)}, not something to "
              "await (make the inner function an `async def`)")
     return _guard(got)
 
@@ -69,7 +69,7 @@ async def _once(once, t):
         fn, runs = _counted(result=marker)
         wrapper = _wrap(t, once, fn)
         got = await t.run(_call(t, wrapper), _LIMIT)
-        t.expect(got is marker, f"awaiting it gave {_short(got)}; expected fn's result {marker!r}")
+        t.expect(got is marker, f"awaiting it gave {short(got)}; expected fn's result {marker!r}")
 
     async with t.case("nothing runs before the first call"):
         fn, runs = _counted(result=1)
@@ -91,7 +91,7 @@ async def _once(once, t):
                                  "time; expected once: the first call starts one Task and every "
                                  "call awaits that same Task")
         t.expect(all(g is marker for g in got),
-                 f"the 5 callers got {_short(got)}; expected each to get fn's result {marker!r}")
+                 f"the 5 callers got {short(got)}; expected each to get fn's result {marker!r}")
 
     async with t.case("a later call, after fn finished, gets the same result without re-running"):
         marker = ["kept"]
@@ -103,7 +103,7 @@ async def _once(once, t):
                                  "expected once (keep the Task and await it again: a finished Task "
                                  "gives its result at once)")
         t.expect(first is marker and second is marker,
-                 f"the calls returned {_short(first)} and {_short(second)}; expected the very "
+                 f"the calls returned {short(first)} and {short(second)}; expected the very "
                  f"same result object {marker!r} both times")
 
     async with t.case("an fn that returns None still runs only once"):
@@ -113,7 +113,7 @@ async def _once(once, t):
         t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for 3 calls when its result was "
                                  "None; expected once (remember the Task, not the result: None is "
                                  "a result too)")
-        t.expect(got == [None, None, None], f"the calls returned {_short(got)}; expected None each time")
+        t.expect(got == [None, None, None], f"the calls returned {short(got)}; expected None each time")
 
     async with t.case("an exception reaches every caller, the same exception object, fn run once"):
         error = ValueError("fn failed")
@@ -122,7 +122,7 @@ async def _once(once, t):
         calls = [_call(t, wrapper) for _ in range(3)]
         got = await t.run(asyncio.gather(*calls, return_exceptions=True), _LIMIT)
         t.expect(all(g is error for g in got),
-                 f"3 concurrent callers got {_short(got)}; expected each to have fn's exception "
+                 f"3 concurrent callers got {short(got)}; expected each to have fn's exception "
                  f"{error!r} raised (the same object)")
         try:
             later = await t.run(_call(t, wrapper), _LIMIT)
@@ -130,7 +130,7 @@ async def _once(once, t):
             t.expect(err is error, f"a later call raised {err!r}, a different exception object; "
                                    "expected fn's own exception, raised again")
         else:
-            t.expect(False, f"a later call returned {_short(later)} after fn had raised; expected "
+            t.expect(False, f"a later call returned {short(later)} after fn had raised; expected "
                             f"it to raise the same {error!r}")
         t.expect(len(runs) == 1, f"fn ran {_times(len(runs))}; expected once, also when it raises "
                                  "(do not start it again after a failure)")
@@ -177,17 +177,17 @@ async def _spawn(spawn, t):
             keep = set()
             task = spawn(fresh(job(_DELAY, result="done")), keep)
             t.expect(isinstance(task, asyncio.Task),
-                     f"it returned {_short(task)}; expected the asyncio.Task it created "
+                     f"it returned {short(task)}; expected the asyncio.Task it created "
                      "(asyncio.create_task(coro))")
             t.expect(not task.done(), "the task had already finished when spawn returned; "
                                       "expected spawn to start it and return at once")
             got = await t.run(task, _LIMIT)
-            t.expect(got == "done", f"the task's result was {_short(got)}; expected 'done'")
+            t.expect(got == "done", f"the task's result was {short(got)}; expected 'done'")
 
         async with t.case("the task is in keep while it runs, and leaves keep when it is done"):
             keep = set()
             task = spawn(fresh(job(_DELAY, result=1)), keep)
-            t.expect(task in keep, f"right after spawn, keep was {_short(keep)}; expected it to hold "
+            t.expect(task in keep, f"right after spawn, keep was {short(keep)}; expected it to hold "
                                    "the task (keep.add(task))")
             await t.run(task, _LIMIT)
             await asyncio.sleep(0)               # done callbacks run on the next turn of the loop
@@ -199,7 +199,7 @@ async def _spawn(spawn, t):
             keep = set()
             error = ValueError("job failed")
             task = spawn(fresh(job(_DELAY, error=error)), keep)
-            t.expect(task in keep, f"right after spawn, keep was {_short(keep)}; expected it to hold the task")
+            t.expect(task in keep, f"right after spawn, keep was {short(keep)}; expected it to hold the task")
             try:
                 await t.run(task, _LIMIT)
             except ValueError:
@@ -217,7 +217,7 @@ async def _spawn(spawn, t):
             coro = fresh(wait_for_reply())
             task = spawn(coro, keep)
             t.expect(isinstance(task, asyncio.Task),
-                     f"it returned {_short(task)}; expected the asyncio.Task it created")
+                     f"it returned {short(task)}; expected the asyncio.Task it created")
             made.remove(coro)
             ref = weakref.ref(task)
             del task, coro                       # hold nothing that leads back to the task
@@ -229,7 +229,7 @@ async def _spawn(spawn, t):
                      "the running task was garbage-collected (asyncio said: "
                      f"{lost[-1] if lost else 'Task was destroyed but it is pending!'!r}); expected "
                      "keep to hold a strong reference to it until it is done")
-            t.expect(not task.done(), f"the task had ended: {_short(task)}; expected it still waiting")
+            t.expect(not task.done(), f"the task had ended: {short(task)}; expected it still waiting")
             task.cancel()
             await asyncio.sleep(0.01)
             t.expect(task not in keep, "a cancelled task was still in keep; expected it to be removed "

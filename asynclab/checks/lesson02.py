@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .core import exercise
+from .core import exercise, short
 
 # id -> seconds; ids not listed take 10 ms.
 _DELAYS = {1: 0.25, 2: 0.02, 3: 0.13, 4: 0.19, 5: 0.07}
@@ -54,11 +54,6 @@ class FakeFetch:
         return "fetch"
 
 
-def _short(value, width=80):
-    text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
-
-
 def _sum_ms(ids):
     return sum(_DELAYS.get(i, 0.01) for i in ids) * 1000
 
@@ -93,7 +88,7 @@ async def _expect_error_propagates(t, call, fetch):
         t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error; "
                  "expected the FetchFailed from fetch itself to reach the caller, unwrapped "
                  "(as asyncio.gather does)")
-    t.expect(False, f"it returned {_short(got)} although fetch(2) raised FetchFailed; "
+    t.expect(False, f"it returned {short(got)} although fetch(2) raised FetchFailed; "
              "expected that exception to reach the caller")
 
 
@@ -108,9 +103,9 @@ async def _fetch_all(fn, t):
         expected = ["item-1", "item-2", "item-3"]
         if got != expected and isinstance(got, (list, tuple)) and \
                 sorted(map(str, got)) == sorted(expected):
-            t.expect(False, f"it returned {_short(got)}: the results in the order the fetches "
+            t.expect(False, f"it returned {short(got)}: the results in the order the fetches "
                      f"finished; expected {expected!r}, in the order of ids {ids!r}")
-        t.expect(got == expected, f"it returned {_short(got)}; expected the list {expected!r}")
+        t.expect(got == expected, f"it returned {short(got)}; expected the list {expected!r}")
         _expect_concurrent(t, fetch, ids, ms)
 
     async with t.case("5 ids run all at once"):
@@ -118,13 +113,13 @@ async def _fetch_all(fn, t):
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [f"item-{i}" for i in ids]
-        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r}")
+        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r}")
         _expect_concurrent(t, fetch, ids, ms)
 
     async with t.case("no ids"):
         fetch = FakeFetch()
         got = await t.run(fn(fetch, []))
-        t.expect(got == [], f"it returned {_short(got)} for ids=[]; expected []")
+        t.expect(got == [], f"it returned {short(got)} for ids=[]; expected []")
         t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
 
     async with t.case("duplicate ids [3, 2, 3]"):
@@ -132,7 +127,7 @@ async def _fetch_all(fn, t):
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = ["item-3", "item-2", "item-3"]
-        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
                  "(one result per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 
@@ -151,12 +146,12 @@ async def _in_completion_order(fn, t):
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(2, "item-2"), (3, "item-3"), (1, "item-1")]
         if isinstance(got, (list, tuple)) and got and not isinstance(got[0], tuple):
-            t.expect(False, f"it returned {_short(got)}; expected (id, result) pairs such as "
+            t.expect(False, f"it returned {short(got)}; expected (id, result) pairs such as "
                      f"{expected!r}")
         if isinstance(got, (list, tuple)) and list(got) == [(i, f"item-{i}") for i in ids]:
-            t.expect(False, f"it returned {_short(got)}: the order of ids; expected the order "
+            t.expect(False, f"it returned {short(got)}: the order of ids; expected the order "
                      f"the fetches finished, {expected!r}")
-        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
                  "(fetch(2) takes 20 ms, fetch(3) 130 ms, fetch(1) 250 ms)")
         _expect_concurrent(t, fetch, ids, ms)
 
@@ -165,13 +160,13 @@ async def _in_completion_order(fn, t):
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(i, f"item-{i}") for i in (2, 5, 3, 4, 1)]
-        t.expect(got == expected, f"it returned {_short(got, 120)}; expected {expected!r}")
+        t.expect(got == expected, f"it returned {short(got, 120)}; expected {expected!r}")
         _expect_concurrent(t, fetch, ids, ms)
 
     async with t.case("no ids"):
         fetch = FakeFetch()
         got = await t.run(fn(fetch, []))
-        t.expect(got == [], f"it returned {_short(got)} for ids=[]; expected []")
+        t.expect(got == [], f"it returned {short(got)} for ids=[]; expected []")
         t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
 
     async with t.case("duplicate ids [3, 2, 3]"):
@@ -179,7 +174,7 @@ async def _in_completion_order(fn, t):
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(2, "item-2"), (3, "item-3"), (3, "item-3")]
-        t.expect(got == expected, f"it returned {_short(got)}; expected {expected!r} "
+        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
                  "(one pair per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .core import _short, exercise
+from .core import short, exercise
 
 _TOLERANCE = 0.015          # seconds: timer granularity (and a busy machine) allowed in windows
 
@@ -82,10 +82,10 @@ def _expect_results(t, got, n):
     expected = [f"result-{i}" for i in range(n)]
     if isinstance(got, (list, tuple)) and list(got) != expected and \
             sorted(map(str, got)) == sorted(expected):
-        t.expect(False, f"it returned {_short(got, 120)}: the results in the order the jobs "
+        t.expect(False, f"it returned {short(got, 120)}: the results in the order the jobs "
                  f"finished; expected {expected!r}, in the order of the jobs")
     t.expect(isinstance(got, list) and got == expected,
-             f"it returned {_short(got, 120)}; expected the list {_short(expected, 120)}")
+             f"it returned {short(got, 120)}; expected the list {short(expected, 120)}")
 
 
 def _expect_limited(t, jobs, limit, n):
@@ -140,7 +140,7 @@ async def _bounded_gather(fn, t):
 
     async with t.case("no jobs"):
         got = await t.run(fn([], 3))
-        t.expect(got == [] and isinstance(got, list), f"it returned {_short(got)} for no jobs; "
+        t.expect(got == [] and isinstance(got, list), f"it returned {short(got)} for no jobs; "
                  "expected []")
 
     for bad in (0, -1):
@@ -152,7 +152,7 @@ async def _bounded_gather(fn, t):
                 t.expect(not jobs.called, f"it raised ValueError, but only after calling "
                          f"{len(jobs.called)} job(s); check the limit before running anything")
             else:
-                t.expect(False, f"it returned {_short(got)} for limit={bad}; expected ValueError "
+                t.expect(False, f"it returned {short(got)} for limit={bad}; expected ValueError "
                          "(a limit below 1 can never let a job run)")
 
     async with t.case("a failing job: its exception reaches the caller and no job is left running"):
@@ -167,7 +167,7 @@ async def _bounded_gather(fn, t):
             t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error "
                      "(as a TaskGroup does); expected the JobFailed from job 1 itself, unwrapped")
         else:
-            t.expect(False, f"it returned {_short(got)} although job 1 raised JobFailed; "
+            t.expect(False, f"it returned {short(got)} although job 1 raised JobFailed; "
                      "expected that exception to reach the caller")
         ms = (time.perf_counter() - start) * 1000
         await asyncio.sleep(0.02)        # time for cancelled jobs to run their cleanup

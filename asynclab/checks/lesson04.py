@@ -26,7 +26,7 @@ import threading
 import warnings
 
 from . import core
-from .core import CaseFailed, _is_stub, _short, describe_error, exercise
+from .core import CaseFailed, _is_stub, short, describe_error, exercise
 
 CALL_LIMIT = 1.5            # seconds one call of run_sync may take (the coroutines take ~20 ms)
 _CALLER = "asynclab-run_sync-caller"   # not "asynclab-check-...": core stops those at the end
@@ -207,9 +207,9 @@ def _expect_result(got, expected, loop_running, seen):
         raise CaseFailed(f"called {where}, it returned the coroutine object itself, not its "
                          "result: run it to completion and return what it returns")
     if "thread" not in seen:
-        raise CaseFailed(f"called {where}, it returned {_short(value)} without running the coroutine")
+        raise CaseFailed(f"called {where}, it returned {short(value)} without running the coroutine")
     if value is not expected:
-        raise CaseFailed(f"called {where}, it returned {_short(value)}; expected {_short(expected)} "
+        raise CaseFailed(f"called {where}, it returned {short(value)}; expected {short(expected)} "
                          "(the coroutine's own return value)")
 
 
@@ -217,7 +217,7 @@ def _expect_raised(got, error, loop_running):
     where = _context(loop_running)
     if got["outcome"] == "result":
         raise CaseFailed(f"called {where} with a coroutine that raises {error!r}, it returned "
-                         f"{_short(got['value'])} instead of raising that exception")
+                         f"{short(got['value'])} instead of raising that exception")
     err = got["value"]
     if _is_stub(err):
         raise err
@@ -320,7 +320,7 @@ async def _run_sync(fn, t):
                 for value, loop_running, what in wrong:
                     got = await run.call(fn, value, loop_running=loop_running)
                     if got["outcome"] == "result":
-                        raise CaseFailed(f"given {what}, it returned {_short(got['value'])}; "
+                        raise CaseFailed(f"given {what}, it returned {short(got['value'])}; "
                                          "expected TypeError")
                     err = got["value"]
                     if _is_stub(err):

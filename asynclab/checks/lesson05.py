@@ -8,7 +8,7 @@ import asyncio
 import functools
 import inspect
 
-from .core import NO_ERROR as _NO_ERROR, exercise
+from .core import NO_ERROR as _NO_ERROR, exercise, short
 
 
 
@@ -58,8 +58,7 @@ def _did(got, err):
 
 
 def _describe_list(got):
-    text = repr(got)
-    return text if len(text) <= 160 else text[:157] + "..."
+    return short(got, 160)
 
 
 def _tidy(cases):

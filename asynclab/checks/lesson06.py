@@ -7,15 +7,14 @@ retry(coro_fn, attempts=3, timeout=1.0, backoff=0.1) attempts under a time limit
 import asyncio
 import inspect
 
-from .core import NO_ERROR as _NOTHING, exercise, outcome as _outcome
+from .core import NO_ERROR as _NOTHING, exercise, outcome as _outcome, short
 
 LIMIT = 1.0      # seconds per case: a right answer needs a fraction of that
 _WORDS = {"result": "ran to its end", "error": "failed", "cancelled": "was cancelled"}
 
 
-def _short(value, width=120):
-    text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
+def _short(value):
+    return short(value, 120)
 
 
 class _Racer:
