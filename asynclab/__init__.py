@@ -11,12 +11,14 @@ simio.py       fetch(): simulated I/O with fixed delays, no network
 playground.py  playground(): sliders that re-run a scenario and redraw it
 checks/        check(): exercise checks
 about.py       versions(): what the first cell of every lesson prints
+predict.py     reveal(): compare a learner's prediction with what happened
 """
 
 from .about import versions
 from .playground import playground
+from .predict import reveal
 from .simio import fetch
 from .tracer import TaskRecord, Timeline, trace
 
-__all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "versions"]
+__all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "reveal", "versions"]
 __version__ = "0.1.0"
