@@ -22,10 +22,7 @@ def _words(value):
     """'C, b,a' and ['C', 'B', 'A'] and ('c', 'b', 'a') all read as ('C', 'B', 'A')."""
     if isinstance(value, str):
         cleaned = "".join(ch if ch.isalnum() or ch in "._-" else " " for ch in value)
-        parts = cleaned.split()
-        if len(parts) == 1 and len(parts[0]) > 1 and parts[0].isalpha() and parts[0].isupper():
-            parts = list(parts[0])           # "CBA" is the order C, B, A
-        return tuple(p.upper() for p in parts)
+        return tuple(p.upper() for p in cleaned.split())
     if isinstance(value, (list, tuple)):
         return tuple(str(v).strip().upper() for v in value)
     return (str(value).strip().upper(),)
@@ -55,7 +52,10 @@ def reveal(guess, actual, *, tolerance=0.25, unit=""):
             return False
         right = abs(number - actual) <= tolerance * abs(actual)
     else:
-        right = _words(guess) == _words(actual)
+        said, happened = _words(guess), _words(actual)
+        if all(len(w) == 1 for w in happened):      # one-letter names: "cba" is the order C, B, A
+            said = tuple("".join(said))
+        right = said == happened
     if right:
         print(f"✔ You predicted {_shown(guess)}{suffix}: that is what happened.")
     else:
