@@ -2,6 +2,12 @@
 
 Each notebook runs at most once per test session: the test that it runs without
 error and the tests of the claims it makes share one execution.
+
+The kernel is always this interpreter's own ipykernel (see `kernel_manager`), and every
+execution checks that the kernel reported this interpreter's version: a kernelspec named
+python3 found elsewhere (~/.local/share/jupyter/kernels, JUPYTER_PATH) cannot silently run
+the notebooks on another Python.  `KERNELS` records what each notebook's kernel ran, for the
+summary that tools/run_tests.sh prints.
 """
 
 import functools
@@ -10,6 +16,8 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,15 +64,37 @@ def _text(cell):
     return "".join(parts)
 
 
+KERNELS = {}           # notebook -> the Python version its kernel reported, for the run's summary
+
+
+def kernel_manager():
+    """A kernel manager that starts this interpreter's ipykernel and nothing else.
+
+    With no kernel folders to search, the only "python3" kernelspec left is the one ipykernel
+    builds from sys.executable: kernelspecs installed elsewhere are never looked at.
+    """
+    return KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
+
+
+def run_notebook(nb, label, cwd, timeout=CELL_LIMIT, **options):
+    """Execute `nb` in place in a fresh kernel of this interpreter; check and record that it was."""
+    NotebookClient(nb, km=kernel_manager(), timeout=timeout,
+                   resources={"metadata": {"path": str(cwd)}}, **options).execute()
+    ran = nb.metadata.get("language_info", {}).get("version")
+    KERNELS[label] = ran
+    assert ran == python_version(), (
+        f"{label}: its kernel ran Python {ran}, but these tests run on Python {python_version()}; "
+        "a kernelspec from another interpreter was used")
+    return nb
+
+
 @functools.lru_cache(maxsize=None)
 def execute(relpath):
-    """Run ROOT/relpath top to bottom in a fresh python3 kernel of this interpreter."""
+    """Run ROOT/relpath top to bottom in a fresh kernel of this interpreter."""
     path = ROOT / relpath
     nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(nb, timeout=CELL_LIMIT, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
-    client.execute()
+    run_notebook(nb, relpath, path.parent)
     return Executed(path, nb, time.perf_counter() - started)
 
 

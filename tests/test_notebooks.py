@@ -1,11 +1,14 @@
 """Every notebook runs top to bottom in a fresh kernel, carries no outputs, and exercises match solutions."""
 
+import json
 import re
-import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
+import nbrun
 from nbrun import ROOT, all_notebooks, execute, python_version
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -23,6 +26,39 @@ def test_runs_clean_in_a_fresh_kernel(relpath):
         assert f"python {python_version()}" in run.cell_text(_first_code_cell(run.nb)), \
             "the first code cell should print asynclab.versions() from this interpreter"
     assert run.seconds < 90, f"{relpath} took {run.seconds:.0f} s; lessons should take seconds"
+
+
+def test_kernels_are_this_interpreters_own(tmp_path, monkeypatch):
+    """A python3 kernelspec planted first on JUPYTER_PATH does not take over the test kernels."""
+    planted = tmp_path / "kernels" / "python3"
+    planted.mkdir(parents=True)
+    (planted / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "planted", "language": "python", "env": {"ASYNCLAB_PLANTED": "planted kernel"}}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    probe = "import os; print(os.environ.get('ASYNCLAB_PLANTED', 'own kernel'))"
+
+    def said(nb):
+        return nb.cells[0].outputs[0].text.strip()
+
+    # The plant is real: a client that looks kernelspecs up the usual way starts it.
+    usual = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    NotebookClient(usual, kernel_name="python3", timeout=60).execute()
+    assert said(usual) == "planted kernel"
+    ours = nbrun.run_notebook(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)]),
+                              "kernel guard probe", tmp_path, timeout=60)
+    assert said(ours) == "own kernel"
+    assert ours.metadata.language_info.version == python_version()
+
+
+def test_a_kernel_of_another_version_fails_the_run(tmp_path, monkeypatch):
+    """If a kernel reports another Python than the one under test, the run fails and says so."""
+    monkeypatch.setattr(nbrun, "python_version", lambda: "3.0.1")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    with pytest.raises(AssertionError, match=r"version probe: its kernel ran Python 3\.\d+\.\d+, "
+                                             r"but these tests run on Python 3\.0\.1"):
+        nbrun.run_notebook(nb, "version probe", tmp_path, timeout=60)
+    nbrun.KERNELS.pop("version probe")      # it ran this Python after all: not a notebook of the suite
 
 
 def _first_code_cell(nb):

@@ -17,9 +17,8 @@ import sys
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from nbrun import CELL_LIMIT, ROOT, Executed, execute
+from nbrun import ROOT, Executed, execute, run_notebook
 
 LESSONS = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))]
 
@@ -93,8 +92,7 @@ def _execute_fresh(relpath):
     path = ROOT / relpath
     nb = nbformat.read(str(path), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(NO_NETWORK))
-    NotebookClient(nb, timeout=CELL_LIMIT, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    run_notebook(nb, f"{relpath} (under load)", path.parent)
     nb.cells.pop(0)
     return Executed(path, nb, 0.0)
 
@@ -111,6 +109,6 @@ def test_the_network_guard_works():
             "    print('refused:', e)\n"
             "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
             "socket.create_connection(s.getsockname(), timeout=1).close(); print('loopback ok')")])
-    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    run_notebook(nb, "network guard", ROOT, timeout=60)
     out = nb.cells[1].outputs[0].text
     assert "refused: test: a lesson tried to reach" in out and "loopback ok" in out

@@ -1,31 +1,65 @@
 #!/usr/bin/env bash
 # Run the test suite on .venv's Python, then on every other CPython >= 3.11 this machine has
-# (pyenv's, or python3.X on PATH), each in its own venv .venv-py3.X.  Says which it tested.
+# (pyenv's, python3.X on the PATH, and 3.14/3.15 from the chroot of tools/sid_pythons.sh once
+# `bash tools/sid_pythons.sh setup` has made it), each in its own venv .venv-py3.X.
+#
+# The main interpreter runs everything.  The others run what depends on the Python version:
+# every notebook executed in a kernel of that Python, the claim tests, the tracer tests; tests
+# marked `once` (files on disk, tools, the bad-answer table, the reading copy), the browser
+# tests and the run under load are the same on every version and run once.
+# At the end it says which versions it tested and what each run's notebook kernels ran.
 set -u
 cd "$(dirname "$0")/.."
 
-main_version=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+REPORTS=test-artifacts/kernels
+rm -rf "$REPORTS"
 tested=()
 failed=()
 
-run_suite() {   # $1 = venv dir, $2 = label, rest = pytest args
-    local venv=$1 label=$2; shift 2
+pyversion() {   # $1... = how to run a python; prints its version, e.g. 3.14.10
+    "$@" -c 'import platform; print(platform.python_version())'
+}
+
+run_suite() {   # $1 = label, rest = the command that runs pytest
+    local label=$1; shift
     echo
-    echo "=== tests on Python $label ($venv) ==="
-    if "$venv/bin/python" -m pytest -rs "$@"; then
+    echo "=== tests on Python $label ==="
+    local started=$SECONDS
+    if "$@"; then
         tested+=("$label")
     else
         failed+=("$label")
     fi
+    echo "=== Python $label: $((SECONDS - started)) s ==="
 }
 
-main=$(.venv/bin/python -c 'import platform; print(platform.python_version())')
-run_suite .venv "$main" -q -m "not browser"
-# The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
-run_suite .venv "$main (JupyterLab in Chromium)" -q -m browser tests/browser
+pytest_in() {   # $1 = venv, $2 = name of the kernel report ("" for none), rest = pytest args
+    local venv=$1 report=$2; shift 2
+    ASYNCLAB_KERNEL_REPORT=${report:+$REPORTS/$report.txt} "$venv/bin/python" -m pytest -rs "$@"
+}
 
-# Other interpreters: the newest patch release of each minor version >= 3.11.
-declare -A seen=([$main_version]=1)
+joined() {      # the arguments, separated by ", "
+    local out="" item
+    for item in "$@"; do out="${out:+$out, }$item"; done
+    echo "${out:-none}"
+}
+
+stale() {       # $1 = venv: true if it must be (re)installed
+    local stamp="$1/.installed-dev"
+    [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] \
+        || [ pyproject.toml -nt "$stamp" ]
+}
+
+OTHERS=(-q -m "not browser and not load and not once")
+
+main=$(pyversion .venv/bin/python)
+main_minor=${main%.*}
+run_suite "$main" pytest_in .venv "$main" -q -m "not browser"
+# The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
+run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
+
+# Other interpreters on this machine: the newest patch release of each minor version >= 3.11.
+declare -A seen=([$main_minor]=1)
 candidates=()
 if command -v pyenv >/dev/null 2>&1; then
     for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$' | sort -V -r); do
@@ -42,23 +76,45 @@ for py in "${candidates[@]}"; do
     [ -z "${seen[$minor]:-}" ] || continue
     seen[$minor]=1
     venv=".venv-py$minor"
-    stamp="$venv/.installed-dev"
-    if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] \
-        || [ pyproject.toml -nt "$stamp" ]; then
+    if stale "$venv"; then
         echo "=== setting up $venv ==="
         { [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"; } &&
         "$venv/bin/python" -m pip install --quiet --upgrade pip &&
         "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt &&
-        touch "$stamp" || { failed+=("$minor (install)"); continue; }
+        touch "$venv/.installed-dev" || { failed+=("$minor (install)"); continue; }
     fi
-    # The browser tests (JupyterLab in Chromium) and the run under load take long and do not
-    # depend on the kernel's Python version: they run once, on .venv's Python.
-    run_suite "$venv" "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" -q -m "not browser and not load"
+    version=$(pyversion "$venv/bin/python")
+    run_suite "$version" pytest_in "$venv" "$version" "${OTHERS[@]}"
+done
+
+# 3.14 and 3.15 from the Debian sid chroot, one after the other (two cores: running them side by
+# side would only make each slower).  Venvs made there run only through `sid_pythons.sh run`.
+sid() { bash tools/sid_pythons.sh "$@"; }
+sid_versions=$(sid versions 2>/dev/null || true)
+if [ -n "$sid_versions" ] && [ "$(id -u)" != 0 ]; then
+    echo "note: the chroot has Python $sid_versions, but running it needs root; skipped them"
+    sid_versions=""
+fi
+for minor in $sid_versions; do
+    [ -z "${seen[$minor]:-}" ] || continue
+    seen[$minor]=1
+    venv=".venv-py$minor"
+    if stale "$venv"; then
+        echo "=== setting up $venv (in the chroot) ==="
+        { [ -x "$venv/bin/python" ] || sid run "python$minor" -m venv "$venv"; } &&
+        sid run "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt &&
+        touch "$venv/.installed-dev" || { failed+=("$minor (install)"); continue; }
+    fi
+    version=$(sid run "$venv/bin/python" -c 'import platform; print(platform.python_version())')
+    run_suite "$version" sid run env ASYNCLAB_KERNEL_REPORT="$REPORTS/$version.txt" \
+        "$venv/bin/python" -m pytest -rs "${OTHERS[@]}"
 done
 
 echo
-echo "Tested on Python: ${tested[*]:-none}"
+echo "What each run's notebook kernels ran:"
+cat "$REPORTS"/*.txt 2>/dev/null | sed 's/^/  /' || echo "  (no report: no notebook ran)"
+echo "Tested on Python: $(joined "${tested[@]}")"
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "FAILED on Python: ${failed[*]}"
+    echo "FAILED on Python: $(joined "${failed[@]}")"
     exit 1
 fi
