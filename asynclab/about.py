@@ -10,8 +10,10 @@ _PACKAGES = ["ipykernel", "ipywidgets", "matplotlib", "nest-asyncio"]
 _NOTES = [
     ((3, 12), "3.12+: asyncio.eager_task_factory exists (a task can start at create_task)."),
     ((3, 13), "3.13+: `async for` works on asyncio.as_completed()."),
-    ((3, 14), "3.14+: asyncio.get_event_loop() with no loop raises; "
-              "asyncio.capture_call_graph() and `python -m asyncio ps` exist."),
+    ((3, 14), "3.14+: create_task(..., eager_start=True) for one task; asyncio.get_event_loop() with no "
+              "loop raises; asyncio.capture_call_graph() and `python -m asyncio ps` exist; "
+              "some error messages are reworded."),
+    ((3, 15), "3.15+: TaskGroup.cancel() stops a whole TaskGroup."),
 ]
 
 

@@ -50,6 +50,21 @@ EAGER_LOG = [
 ]
 
 
+# Section 2, 3.14+: only A's create_task gets eager_start=True.
+PER_TASK_LOG = [
+    "caller: calls create_task",
+    "A: its first line runs",
+    "caller: create_task returned (A done: False, Q done: False)",
+    "A: after its first await",
+    "Q: runs to the end (it never awaits)",
+    "caller: after its first await",
+]
+
+# The first common mistake, gather([...]): what each Python says.
+GATHER_LIST = ("cannot use 'list' as a dict key (unhashable type: 'list')" if sys.version_info >= (3, 14)
+               else "unhashable type: 'list'")
+
+
 def named(label, delay=None, **kw):
     return asyncio.create_task(asynclab.fetch(label, DELAYS[label] if delay is None else delay, **kw),
                                name=label)
@@ -65,10 +80,10 @@ def make_caller(log):
     async def quick(label):
         log.append(f"{label}: runs to the end (it never awaits)")
 
-    async def caller():
+    async def caller(**a_options):
         log.clear()
         log.append("caller: calls create_task")
-        a = asyncio.create_task(job("A"), name="A")
+        a = asyncio.create_task(job("A"), name="A", **a_options)
         q = asyncio.create_task(quick("Q"), name="Q")
         log.append(f"caller: create_task returned (A done: {a.done()}, Q done: {q.done()})")
         await asyncio.sleep(0)
@@ -151,6 +166,50 @@ def test_eager_task_factory_starts_tasks_inside_create_task():
     assert a.started < b.created                  # ran before B was even created
     assert all(end <= b.created for _, end, w in a.waiting if w == "start")   # no visible grey bar
     assert tl.order("started") == ["A", "B"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="create_task(eager_start=...) is new in 3.14")
+def test_eager_start_starts_one_task_inside_create_task():
+    log = []
+
+    async def main():
+        got = await make_caller(log)(eager_start=True)
+        return got, asyncio.get_running_loop().get_task_factory()
+
+    assert asyncio.run(main()) == (PER_TASK_LOG, None)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="create_task(eager_start=...) is new in 3.14")
+def test_eager_start_false_keeps_one_task_lazy_under_the_eager_factory():
+    log = []
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        return await make_caller(log)(eager_start=False)
+
+    # A waits for its first turn; Q (no eager_start) is eager and done inside create_task
+    assert asyncio.run(main()) == [
+        "caller: calls create_task",
+        "Q: runs to the end (it never awaits)",
+        "caller: create_task returned (A done: False, Q done: True)",
+        "A: its first line runs",
+        "caller: after its first await",
+        "A: after its first await",
+    ]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="before 3.14 only")
+def test_no_eager_start_before_314():
+    async def main():
+        coro = asyncio.sleep(0)
+        try:
+            asyncio.create_task(coro, eager_start=True)
+        except TypeError as e:
+            return f"{type(e).__name__}: {e}"
+        finally:
+            coro.close()
+
+    assert asyncio.run(main()) == "TypeError: create_task() got an unexpected keyword argument 'eager_start'"
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="what the lesson says about 3.11")
@@ -337,7 +396,7 @@ def test_mistake_gather_given_a_list():
         fixed = await asyncio.gather(*[asynclab.fetch("A", 0.01), asynclab.fetch("B", 0.01)])
         return message, fixed
 
-    assert asyncio.run(main()) == ("TypeError: unhashable type: 'list'", ["<A>", "<B>"])
+    assert asyncio.run(main()) == (f"TypeError: {GATHER_LIST}", ["<A>", "<B>"])
 
 
 def test_mistake_wait_given_coroutines():
@@ -425,6 +484,35 @@ def test_lesson_eager_demo(lesson):
     assert "task factory now: None" in lines           # the kernel's loop is left as it was
 
 
+def test_lesson_eager_start_per_task(lesson):
+    lines = lesson.text_of("PER_TASK_LOG = [").strip().splitlines()
+    if sys.version_info >= (3, 14):
+        assert lines[:6] == PER_TASK_LOG
+    else:
+        assert lines[:2] == [
+            f"Python {sys.version_info.major}.{sys.version_info.minor}: "
+            "TypeError: create_task() got an unexpected keyword argument 'eager_start'",
+            "On Python 3.14+ this cell prints:"]
+        assert lines[2:8] == PER_TASK_LOG
+    assert lines[-1] == "task factory now: None"
+    assert "never awaited" not in lesson.text_of("PER_TASK_LOG = [")
+
+
+def _revealed(lesson, needle):
+    """What the reveal cell after a demo said happened (no guess made: the guess is still `...`)."""
+    found = re.search(r"You made no prediction\. What happened: (.+)\.$", lesson.text_of(needle).strip())
+    assert found, lesson.text_of(needle)
+    return found.group(1)
+
+
+def test_lesson_predictions_reveal_what_happened(lesson):
+    gather_ms = re.search(r"with gather: +(\d+) ms", lesson.text_of("sequential_ms = (time.perf_counter()")).group(1)
+    assert _revealed(lesson, "asynclab.reveal(my_guess, round(gather_ms)") == f"{gather_ms} ms"
+    assert _revealed(lesson, 'asynclab.reveal(my_guess, tl.order("finished"))') == "B C A"
+    total = re.search(r"total: (\d+) ms", lesson.text_of('c_task = asyncio.create_task(asynclab.fetch("C", 0.30)')).group(1)
+    assert _revealed(lesson, "asynclab.reveal(my_guess, round(tl.duration") == f"{total} ms"
+
+
 def test_lesson_three_orders(lesson):
     out = lesson.text_of("results = await asyncio.gather(*tasks)\n\nprint(\"started")
     assert "started:  ['A', 'B', 'C']" in out
@@ -466,7 +554,13 @@ def test_lesson_playground_from_code(lesson):
 
 
 def test_lesson_common_mistakes(lesson):
-    assert "TypeError: unhashable type: 'list'" in lesson.text_of("await asyncio.gather(requests)")
+    out = lesson.text_of("await asyncio.gather(requests)").strip().splitlines()
+    if sys.version_info >= (3, 14):
+        assert out == [f"TypeError: {GATHER_LIST}",
+                       "(Python 3.11 to 3.13 say only: TypeError: unhashable type: 'list')"]
+    else:
+        assert out == [f"TypeError: {GATHER_LIST}",
+                       "(Python 3.14+ says: TypeError: cannot use 'list' as a dict key (unhashable type: 'list'))"]
     assert "TypeError: Passing coroutines is forbidden, use tasks explicitly." in \
         lesson.text_of("await asyncio.wait(requests)")
     assert re.search(r"KeyError: <coroutine object \S*_wait_for_one at 0x",

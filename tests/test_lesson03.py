@@ -22,6 +22,12 @@ from nbrun import ROOT, execute
 
 LESSON = "notebooks/03-semaphore-limits.ipynb"
 
+# `with sem:` (no `async`): what each Python says.
+WITH_SEM = ("'asyncio.locks.Semaphore' object does not support the context manager protocol (missed __exit__ "
+            "method) but it supports the asynchronous context manager protocol. Did you mean to use 'async with'?"
+            if sys.version_info >= (3, 14) else
+            "'Semaphore' object does not support the context manager protocol")
+
 
 # ---------------------------------------------------------------- (a) the claims, directly
 
@@ -209,12 +215,92 @@ def test_common_mistake_messages():
         except TypeError as e:
             return str(e)
 
-    assert asyncio.run(main()).startswith(
-        "'Semaphore' object does not support the context manager protocol")
+    assert asyncio.run(main()) == WITH_SEM
     with pytest.raises(ValueError) as err:
         asyncio.Semaphore(-1)
     assert str(err.value) == "Semaphore initial value must be >= 0"
     asyncio.Semaphore(0)                      # allowed: the lesson says so
+
+
+def test_cancel_only_asks_then_awaiting_the_task_shows_it_stopped():
+    async def main():
+        sem = asyncio.Semaphore(0)                  # nobody gets a permit: the task waits forever
+
+        async def waits():
+            async with sem:
+                pass
+
+        task = asyncio.create_task(waits())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        right_after = task.done()
+        outcome = await asyncio.gather(task, return_exceptions=True)
+        return right_after, task.done(), task.cancelled(), [type(o).__name__ for o in outcome]
+
+    assert asyncio.run(main()) == (False, True, True, ["CancelledError"])
+
+
+def test_a_semaphore_has_no_way_to_change_its_limit():
+    assert [n for n in dir(asyncio.Semaphore(2)) if not n.startswith("_")] == ["acquire", "locked", "release"]
+
+
+def _adjustable_limit():
+    (source,) = _cell_sources(LESSON, "class AdjustableLimit")
+    namespace = {"asyncio": asyncio}
+    exec(compile(source, LESSON, "exec"), namespace)
+    return namespace["AdjustableLimit"]
+
+
+def test_adjustable_limit_follows_its_limit_up_and_down():
+    AdjustableLimit = _adjustable_limit()
+
+    async def main():
+        limit, entries, inside = AdjustableLimit(2), [], Inside()
+
+        async def request(i):
+            async with limit:
+                with inside:
+                    entries.append((i, limit.limit, limit.inside, inside.now))
+                    await asyncio.sleep(0.06)
+
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.15, limit.set_limit, 4)
+        loop.call_later(0.315, limit.set_limit, 1)
+        await asyncio.gather(*(request(i) for i in range(20)))
+        return entries, limit.inside
+
+    entries, left_inside = asyncio.run(main())
+    assert [i for i, *_ in entries] == list(range(20))               # first come, first served
+    assert all(really <= counted <= at for _, at, counted, really in entries)   # (a slot is taken for
+    # a waiter when it is let in, a moment before it runs)
+    most = {}
+    for _, at, counted, _ in entries:
+        most[at] = max(most.get(at, 0), counted)
+    assert most == {2: 2, 4: 4, 1: 1}
+    assert left_inside == 0
+
+
+def test_adjustable_limit_cancelled_waiters_give_up_their_place():
+    AdjustableLimit = _adjustable_limit()
+
+    async def main():
+        limit = AdjustableLimit(1)
+        order = []
+
+        async def request(i):
+            async with limit:
+                order.append(i)
+                await asyncio.sleep(0.02)
+
+        tasks = [asyncio.create_task(request(i)) for i in range(4)]
+        await asyncio.sleep(0.005)
+        tasks[1].cancel()                                      # waiting at the gate
+        limit.set_limit(2)                                     # lets the next two in at once
+        tasks[2].cancel()                                      # let in, cancelled before it entered
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return order, limit.inside, [t.cancelled() for t in tasks]
+
+    assert asyncio.run(main()) == ([0, 3], 0, [False, True, True, False])
 
 
 def test_choosing_k_time_drops_then_flattens():
@@ -260,6 +346,8 @@ def test_lesson_leak_and_fix(run):
     text = run.text_of('name="later job"')
     assert "after 200 ms the later job is still waiting" in text
     assert "what it waited for: ['start', 'Semaphore']" in text
+    assert "right after cancel(): done = False" in text
+    assert "after awaiting it:    done = True, cancelled = True, gather gave back ['CancelledError']" in text
     text = run.text_of("async def careful(i, fail):")
     assert "[unlocked, value:2]>" in text
     assert "sem.locked() = False, permits left (sem._value) = 2" in text
@@ -296,9 +384,38 @@ def test_lesson_choosing_k(run):
     assert rows[12][1] > rows[4][1]
 
 
+def test_lesson_changing_the_limit(run):
+    assert run.text_of("what a Semaphore lets you do").strip() == \
+        "what a Semaphore lets you do: ['acquire', 'locked', 'release']"
+    assert run.text_of("limit = AdjustableLimit(2)").strip().splitlines() == [
+        "while the limit was 2: at most 2 inside when a request entered",
+        "while the limit was 4: at most 4 inside when a request entered",
+        "while the limit was 1: at most 1 inside when a request entered"]
+
+
+def _revealed(run, needle):
+    """What the reveal after a demo said happened (no guess made: the guess is still `...`)."""
+    found = re.search(r"You made no prediction\. What happened: (.+)\.$", run.text_of(needle).strip())
+    assert found, run.text_of(needle)
+    return found.group(1)
+
+
+def test_lesson_predictions_reveal_what_happened(run):
+    took = re.search(r"the whole batch took (\d+) ms", run.text_of("async def request(i):")).group(1)
+    assert _revealed(run, "asynclab.reveal(my_guess, round(tl.duration") == f"{took} ms"
+    assert _revealed(run, "async def request_then_release(i):") == "3"
+    assert _revealed(run, "async def careless(i, fail):") == "0"
+    assert _revealed(run, "BUG: a new Semaphore") == "8"
+    assert _revealed(run, "sem = asyncio.Semaphore(2)\nawait double") == "3"
+
+
 def test_lesson_common_mistakes(run):
-    assert "TypeError: 'Semaphore' object does not support the context manager protocol" in \
-        run.text_of("    with sem:\n        pass")
+    lines = run.text_of("    with sem:\n        pass").strip().splitlines()
+    assert lines[0] == f"TypeError: {WITH_SEM}"
+    assert lines[1] == ("(Python 3.11 to 3.13 say only: TypeError: 'Semaphore' object does not support the "
+                        "context manager protocol)" if sys.version_info >= (3, 14) else
+                        "(Python 3.14+ adds: ... but it supports the asynchronous context manager protocol. "
+                        "Did you mean to use 'async with'?)")
     assert "ValueError: Semaphore initial value must be >= 0" in run.text_of("asyncio.Semaphore(-1)")
 
 
