@@ -500,7 +500,7 @@ def test_lesson_eager_start_per_task(lesson):
 
 def _revealed(lesson, needle):
     """What the reveal cell after a demo said happened (no guess made: the guess is still `...`)."""
-    found = re.search(r"You made no prediction\. What happened: (.+)\.$", lesson.text_of(needle).strip())
+    found = re.search(r"^You made no prediction\. What happened: (.+)\.$", lesson.text_of(needle), re.M)
     assert found, lesson.text_of(needle)
     return found.group(1)
 
