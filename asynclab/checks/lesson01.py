@@ -59,8 +59,13 @@ def _times(n):
 
 
 @exercise("once", kind="sync", params=["fn"],
-          hint="Keep one variable for the Task (None at first). In the inner `async def`: if it is "
-               "None, set it to asyncio.create_task(fn()); then `return await` that Task.")
+          hints=(
+              'Which object can be awaited more than once, by any number of callers, and keeps its '
+              'outcome after it is done? A coroutine object cannot.',
+              'The inner function and once() share one variable that outlives each call (a closure); it'
+              ' starts empty, and the first call fills it.',
+              'The first call wraps fn() in a Task and remembers the Task (not its result: None and an '
+              'exception are outcomes too); every call, first or later, awaits that one Task.'))
 async def _once(once, t):
     noise = []
     asyncio.get_running_loop().set_exception_handler(lambda _loop, context: noise.append(context))
@@ -151,8 +156,13 @@ async def _await(t, wrapper):
 
 
 @exercise("spawn", kind="sync", params=["coro", "keep"],
-          hint="task = asyncio.create_task(coro); keep.add(task); "
-               "task.add_done_callback(keep.discard); return task")
+          hints=(
+              'The event loop keeps only a weak reference to a Task: something of yours must hold it '
+              'while it runs.',
+              '`keep` is that something. What should be in it right after spawn returns, and when '
+              'should it leave?',
+              'Add the new Task to `keep`, and ask the Task to remove itself from `keep` when it is '
+              'done: a Task can call a function of yours when it finishes, however it ends.'))
 async def _spawn(spawn, t):
     lost = []
     loop = asyncio.get_running_loop()

@@ -93,8 +93,14 @@ async def _expect_error_propagates(t, call, fetch):
 
 
 @exercise("fetch_all", kind="async", params=["fetch", "ids"],
-          hint="Start them all, then wait for them all: asyncio.gather(*awaitables) runs its "
-               "arguments at once and returns their results in the order of its arguments.")
+          hints=(
+              'Awaiting one fetch after another waits for each before starting the next. What starts '
+              'them all before waiting for any, and keeps their order?',
+              'Lesson 02 showed a function that takes many awaitables, runs them together and gives '
+              'their results in the order of its arguments.',
+              'When one fetch fails, the others are still running: a fetch you started is yours to '
+              'stop. Wrap them in Tasks you hold, and on the way out (return or error) cancel the ones '
+              'still running and wait until they have ended.'))
 async def _fetch_all(fn, t):
     async with t.case("3 ids with different delays: results in the order of ids"):
         ids = [1, 2, 3]
@@ -137,8 +143,13 @@ async def _fetch_all(fn, t):
 
 
 @exercise("in_completion_order", kind="async", params=["fetch", "ids"],
-          hint="Pair each id with its result inside a small coroutine, then collect them with "
-               "`for next_done in asyncio.as_completed(...)`.")
+          hints=(
+              'You need two things per result: the id, and the moment it finished. Something in lesson '
+              '02 hands you awaitables in the order they finish.',
+              'What it hands you does not say which id it belongs to. Make each awaitable carry its id '
+              'along with its result (a small coroutine of your own around fetch).',
+              'If one fetch fails, the others are still running: hold them as Tasks, and on the way out'
+              ' cancel the ones still running and wait for them.'))
 async def _in_completion_order(fn, t):
     async with t.case("3 ids: pairs in the order the fetches finished"):
         ids = [1, 2, 3]

@@ -103,9 +103,15 @@ def _expect_limited(t, jobs, limit, n):
 
 
 @exercise("bounded_gather", kind="async", params=["jobs", "limit"],
-          hint="Acquire a Semaphore(limit) BEFORE calling each job, release it when the job "
-               "ends (try/finally), keep the tasks in a list to return results in order, and "
-               "cancel the others if one fails.")
+          hints=(
+              'Count the coroutines alive at once: with a million jobs, how many exist in your answer '
+              'before the first finishes?',
+              'Make the slot the gate to the task, not a lock inside it: wait for a free slot first, '
+              'then call the job and start its task; the slot is given back when that task ends, '
+              'however it ends.',
+              'After a failure nothing new may start: the loop that starts jobs must notice a failure '
+              'while it waits for a slot, and on the way out every started task is cancelled and waited'
+              ' for. Results come from the tasks, in the order you started them.'))
 async def _bounded_gather(fn, t):
     async with t.case("6 jobs, limit 2: at most 2 at once, results in input order"):
         jobs = FakeJobs([0.12, 0.02, 0.02, 0.02, 0.02, 0.02])
@@ -219,9 +225,10 @@ async def _enter_all(t, limiter, n, body=0.0):
 
 
 @exercise("RateLimiter", kind="class",
-          hint="Remember when the last `rate` entries started (a collections.deque); in "
-               "__aenter__, while the oldest of them is less than `per` ago, sleep until it is "
-               "`per` old; __aexit__ does nothing (it is not a Semaphore).")
+          hints=(
+                 'A limiter about starts per time is not a Semaphore: what must it remember about past entries, and what has to happen on the way out?',
+                 'Entries may arrive at any moment, not only together: a counter reset every `per` seconds lets a burst through at the edge of two windows. Think of a sliding window: the start times of the last `rate` entries, kept on the instance.',
+                 "An entry may start when the oldest of the last `rate` starts is `per` seconds old; until then it waits without blocking the loop (the loop's own sleep), and waiters take turns so that two do not take the same free place."))
 async def _rate_limiter(cls, t):
     if not (hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")):
         async with t.case("`async with RateLimiter(...):` works"):

@@ -254,10 +254,14 @@ def _expect_worker_thread(got, seen, loop_running):
 
 
 @exercise("run_sync", kind="sync", params=["coro"],
-          hint="If asyncio.get_running_loop() raises RuntimeError, no loop runs here: "
-               "return asyncio.run(coro). Otherwise start a threading.Thread whose target "
-               "calls asyncio.run(coro) and keeps the result or the exception, join() it, "
-               "then return the result or raise the exception.")
+          hints=(
+              'Ask first whether an event loop is already running in this thread; if none is, the '
+              'simplest way to run a coroutine works.',
+              'If one is running, this thread is busy running it: the coroutine needs a loop of its own'
+              ' somewhere else, and this thread may only wait for it to finish.',
+              'A new thread runs the coroutine on a new loop and keeps what came out, a result or an '
+              'exception; the caller waits for that thread to end, then returns or raises what it kept.'
+              ' Refuse anything that is not a coroutine before starting.'))
 async def _run_sync(fn, t):
     run = _Run()
     before = _asyncio_state()

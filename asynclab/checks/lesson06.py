@@ -62,9 +62,14 @@ async def _settle():
 
 
 @exercise("race", kind="async", params=["f1", "f2"],
-          hint="Start a task per function, then loop on asyncio.wait(..., return_when=FIRST_COMPLETED): "
-               "return the first result that is not an error; in a `finally`, cancel the tasks still "
-               "running; if all failed, raise ExceptionGroup(\"...\", errors).")
+          hints=(
+              'Start every racer at once, then wait for whichever finishes first, again and again: '
+              'lesson 06 shows a wait that returns after the first completion.',
+              'A racer that finished may have failed, or ended cancelled: only a real result wins. Keep'
+              ' waiting for the others until one succeeds or none is left.',
+              'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
+              "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
+              'errors.'))
 async def _race(fn, t):
     async with t.case("B answers first"):
         r = _Racer()
@@ -156,9 +161,10 @@ class _Flaky:
 
 
 @exercise("retry", kind="async", params=["coro_fn"],
-          hint="for each attempt: try `async with asyncio.timeout(timeout): return await coro_fn()`; "
-               "on an error remember it, and if attempts remain `await asyncio.sleep(backoff)` and "
-               "double backoff; after the loop `raise` the last error. Check attempts first.")
+          hints=(
+                 'Start every racer at once, then wait for whichever finishes first, again and again: lesson 06 shows a wait that returns after the first completion.',
+                 'A racer that finished may have failed, or ended cancelled: only a real result wins. Keep waiting for the others until one succeeds or none is left.',
+                 "However race ends (a winner, every racer lost, or race itself cancelled), the tasks still running are cancelled and waited for; an ExceptionGroup reports the losers' errors."))
 async def _retry(fn, t):
     async with t.case("succeeds at once"):
         f = _Flaky(["ok"])

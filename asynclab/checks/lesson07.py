@@ -105,8 +105,10 @@ def _common(t, jobs, got, gap, limit):
 # Each case has its own time limit (a right answer needs about a third of it), so that even
 # an answer that never finishes gets a verdict for every case within core.CHECK_LIMIT.
 @exercise("run_blocking_all", kind="async", params=["fns", "limit"],
-          hint="Limit with an asyncio.Semaphore(limit) created inside your function; inside it, "
-               "`await asyncio.to_thread(fn)`; collect the results in order with asyncio.gather.")
+          hints=(
+                 'A blocking function called from a coroutine stops the whole loop. Lesson 07 showed how to run one elsewhere and await it.',
+                 "The limit is lesson 03's: a gate, created inside your function, that at most `limit` callers may pass at once.",
+                 'One small coroutine per function (gate, then run it off the loop); run them together with results in the order of fns; after an error, the ones still waiting for the gate must not start.'))
 async def _run_blocking_all(fn, t):
     loop_thread = threading.get_ident()
 

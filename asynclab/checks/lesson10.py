@@ -36,10 +36,13 @@ def _fetched_twice(site, allowed=()):
 
 
 @exercise("crawl", kind="async", params=["site", "start", "limit", "timeout", "retries"],
-          hint="A task per page in a TaskGroup; a `seen` set checked and updated with no await "
-               "in between; `async with semaphore:` and `async with asyncio.timeout(timeout):` "
-               "around each attempt; catch PageNotFound (no retry) and ConnectionError / "
-               "TimeoutError (retry) inside the page task.")
+          hints=(
+              'Each page found is new work: a task per page, all owned by one group that the crawl '
+              'waits for (and that cancels them all if the crawl is cancelled).',
+              'Decide that a URL is seen at the moment you schedule it, with no await between the test '
+              'and the update, or two tasks fetch the same page.',
+              'Around each attempt: the limit on requests at once, then the time limit; a 404 is final,'
+              ' a connection error or a timeout is retried, and the failure kept for the report.'))
 async def _crawl(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks.
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
