@@ -1,7 +1,6 @@
 """Checks for the exercises of lesson 01: `once(fn)` and `spawn(coro, keep)`."""
 
 import asyncio
-import gc
 import inspect
 import weakref
 
@@ -76,6 +75,21 @@ async def _once(once, t):
         got = await t.run(_call(t, wrapper), _LIMIT)
         t.expect(got is marker, f"awaiting it gave {short(got)}; expected fn's result {marker!r}")
 
+    async with t.case("two once() functions for two different fns each run their own"):
+        first, second = ["first"], ["second"]
+        fn_a, runs_a = _counted(result=first)
+        fn_b, runs_b = _counted(result=second)
+        wrap_a, wrap_b = _wrap(t, once, fn_a), _wrap(t, once, fn_b)
+        got_a = await t.run(_call(t, wrap_a), _LIMIT)
+        got_b = await t.run(_call(t, wrap_b), _LIMIT)
+        t.expect(bool(runs_a) and bool(runs_b),
+                 "a function made by once(fn) gave a result without ever running its own fn: every "
+                 "once(...) function shares one Task (state kept outside once, such as a "
+                 "global or a class attribute), so a new fn never runs")
+        t.expect(got_a is first and got_b is second,
+                 f"the two functions returned {short(got_a)} and {short(got_b)}; expected "
+                 f"{first!r} and {second!r}")
+
     async with t.case("nothing runs before the first call"):
         fn, runs = _counted(result=1)
         wrapper = _wrap(t, once, fn)
@@ -146,9 +160,8 @@ async def _once(once, t):
         callers = [asyncio.create_task(_await(t, wrapper)) for _ in range(2)]
         await t.run(asyncio.gather(*callers), _LIMIT)
         t.expect(len(runs) == 1 and runs[0] not in callers,
-                 "fn ran inside the first caller's own task; expected it to run as a Task "
-                 "(asyncio.create_task(fn())): otherwise cancelling the first caller would leave "
-                 "every other caller waiting for ever")
+                 "fn ran inside the first caller's own task, not in a Task of its own: cancelling "
+                 "the first caller would then leave every other caller waiting for ever")
 
 
 async def _await(t, wrapper):
@@ -187,8 +200,7 @@ async def _spawn(spawn, t):
             keep = set()
             task = spawn(fresh(job(_DELAY, result="done")), keep)
             t.expect(isinstance(task, asyncio.Task),
-                     f"it returned {short(task)}; expected the asyncio.Task it created "
-                     "(asyncio.create_task(coro))")
+                     f"it returned {short(task)}; expected the asyncio.Task it created")
             t.expect(not task.done(), "the task had already finished when spawn returned; "
                                       "expected spawn to start it and return at once")
             got = await t.run(task, _LIMIT)
@@ -198,12 +210,11 @@ async def _spawn(spawn, t):
             keep = set()
             task = spawn(fresh(job(_DELAY, result=1)), keep)
             t.expect(task in keep, f"right after spawn, keep was {short(keep)}; expected it to hold "
-                                   "the task (keep.add(task))")
+                                   "the task, so that nothing can garbage-collect it half-way")
             await t.run(task, _LIMIT)
             await asyncio.sleep(0)               # done callbacks run on the next turn of the loop
             t.expect(task not in keep, "the finished task was still in keep; expected it to be "
-                                       "removed when done (task.add_done_callback(keep.discard)), "
-                                       "or keep grows for ever")
+                                       "removed when done, or keep grows for ever")
 
         async with t.case("a task that raises also leaves keep"):
             keep = set()
@@ -232,7 +243,7 @@ async def _spawn(spawn, t):
             ref = weakref.ref(task)
             del task, coro                       # hold nothing that leads back to the task
             await asyncio.sleep(0.01)
-            gc.collect()
+            t.collect_garbage()
             await asyncio.sleep(0)
             task = ref()
             t.expect(task is not None,

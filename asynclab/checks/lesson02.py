@@ -83,11 +83,15 @@ async def _expect_error_propagates(t, call, fetch):
         got = await t.run(call)
     except FetchFailed as err:
         t.expect(err is fetch.raised, "it raised a different FetchFailed than the one fetch raised")
+        running = sorted(i for i in fetch.calls if fetch.calls.count(i) > fetch.finished.count(i))
+        t.expect(not running, f"when it raised (at fetch(2)'s failure), fetch{'es' if len(running) > 1 else ''} "
+                 f"{', '.join(map(str, running))} {'were' if len(running) > 1 else 'was'} still "
+                 "running, and nobody waits for them any more: had one failed later, asyncio would "
+                 "only log 'Task exception was never retrieved'")
         return
     except BaseExceptionGroup as group:
         t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error; "
-                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped "
-                 "(as asyncio.gather does)")
+                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped")
     t.expect(False, f"it returned {short(got)} although fetch(2) raised FetchFailed; "
              "expected that exception to reach the caller")
 
@@ -137,7 +141,7 @@ async def _fetch_all(fn, t):
                  "(one result per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller"):
+    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)
 
@@ -156,6 +160,8 @@ async def _in_completion_order(fn, t):
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(2, "item-2"), (3, "item-3"), (1, "item-1")]
+        if fetch.max_in_flight == 1 and len(fetch.calls) == len(ids):
+            _expect_concurrent(t, fetch, ids, ms)
         if isinstance(got, (list, tuple)) and got and not isinstance(got[0], tuple):
             t.expect(False, f"it returned {short(got)}; expected (id, result) pairs such as "
                      f"{expected!r}")
@@ -189,6 +195,6 @@ async def _in_completion_order(fn, t):
                  "(one pair per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller"):
+    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)

@@ -20,7 +20,6 @@ nest_asyncio is detected by what `nest_asyncio.apply()` replaces: `asyncio.run`,
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import threading
 import warnings
@@ -332,7 +331,7 @@ async def _run_sync(fn, t):
                     t.expect(isinstance(err, TypeError),
                              f"given {what}, {describe_error(err)}; expected TypeError "
                              "(check with asyncio.iscoroutine before doing anything else)")
-                gc.collect()
+                t.collect_garbage()
             never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
             t.expect(not never, f"refusing a non-coroutine left a warning: {never[0]!r}"
                      if never else "")

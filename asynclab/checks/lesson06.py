@@ -26,14 +26,17 @@ class _Racer:
         self.most = 0
         self.ended = {}           # name -> "result" | "error" | "cancelled"
 
-    def make(self, name, delay, result=None, fail=None):
-        """A coroutine function (no arguments) for the learner to call."""
+    def make(self, name, delay, result=None, fail=None, cancelled=False):
+        """A coroutine function (no arguments) for the learner to call.  With `cancelled`, the
+        request ends cancelled after `delay` on its own (as when someone else cancels it)."""
         async def request():
             self.calls.append(name)
             self.active += 1
             self.most = max(self.most, self.active)
             try:
                 await asyncio.sleep(delay)
+                if cancelled:
+                    raise asyncio.CancelledError()
             except asyncio.CancelledError:
                 self.ended[name] = "cancelled"
                 raise
@@ -115,6 +118,21 @@ async def _race(fn, t):
         t.expect(len(inside) == 3 and all(any(e is x for x in inside) for e in errors),
                  f"the ExceptionGroup holds {inside!r}; expected the 3 racers' own errors {errors!r}")
 
+    async with t.case("a racer that ends cancelled on its own, while race is not cancelled"):
+        r = _Racer()
+        try:
+            got, err = await _caught(t, fn(r.make("A", 0.01, cancelled=True), r.make("B", 0.05, "b")))
+        except asyncio.CancelledError as cancelled:
+            if asyncio.current_task().cancelling():
+                raise                        # the check itself is being stopped
+            got, err = _NOTHING, cancelled
+        t.expect(not isinstance(err, asyncio.CancelledError),
+                 "it raised CancelledError when racer A ended cancelled, although nobody cancelled "
+                 "race itself: the caller would think it was cancelled; expected 'b' (a cancelled "
+                 "racer has lost, the others race on)")
+        t.expect(err is _NOTHING and got == "b", f"it {_did(got, err)}; expected 'b' (A ended "
+                 "cancelled at 10 ms, B succeeded at 50 ms)")
+
     async with t.case("one racer"):
         r = _Racer()
         got, err = await _caught(t, fn(r.make("only", 0.01, "x")))
@@ -174,7 +192,7 @@ async def _retry(fn, t):
                                      "when the first attempt succeeds")
 
     async with t.case("3 failures, then success; pauses of 30, 60 and 120 ms"):
-        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), OSError("no route"), "ok"])
+        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), TimeoutError("slow"), "ok"])
         got, err = await _caught(t, fn(f, attempts=4, timeout=0.5, backoff=0.03))
         t.expect(got == "done on attempt 4", f"it {_did(got, err)}; expected 'done on attempt 4'")
         t.expect(len(f.starts) == 4, f"it called coro_fn {len(f.starts)} times; expected 4")
@@ -197,25 +215,24 @@ async def _retry(fn, t):
                     kind, value = await _outcome(aw)
             except TimeoutError:
                 t.expect(False, "it was still waiting for the first attempt after 600 ms, although "
-                                "timeout=0.15: limit each attempt with asyncio.timeout(timeout) or "
-                                "asyncio.wait_for(..., timeout)")
+                                "timeout=0.15: the attempt that hangs was never given a time limit")
             got, err = (value, _NOTHING) if kind == "ok" else (_NOTHING, value)
         else:
             got, err = await _caught(t, aw)
         t.expect(got == "done on attempt 2", f"it {_did(got, err)}; expected 'done on attempt 2' "
                                              "(attempt 1 hangs and must be stopped after 150 ms)")
         t.expect(f.cancelled == [1], "the attempt that ran out of time was not cancelled "
-                                     f"(cancelled attempts: {f.cancelled}); limit each attempt with "
-                                     "asyncio.timeout() or asyncio.wait_for()")
+                                     f"(cancelled attempts: {f.cancelled}): it would go on running, "
+                                     "unwatched, next to the later attempts")
 
     async with t.case("every attempt fails: the last error is raised"):
-        errors = [ValueError("try 1"), ValueError("try 2"), ValueError("try 3")]
+        errors = [ConnectionError("try 1"), ConnectionError("try 2"), ConnectionError("try 3")]
         f = _Flaky(errors)
         got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.01))
         t.expect(err is not _NOTHING, f"it returned {_short(got)}; expected it to raise the last "
-                                      "error, ValueError('try 3')")
+                                      "error, ConnectionError('try 3')")
         t.expect(err is errors[2], f"it raised {err!r}; expected the last error itself, "
-                                   "ValueError('try 3')")
+                                   "ConnectionError('try 3')")
         t.expect(len(f.starts) == 3, f"it called coro_fn {len(f.starts)} times; expected 3 (attempts=3)")
 
     async with t.case("every attempt times out: TimeoutError, no pause after the last"):
@@ -230,6 +247,18 @@ async def _retry(fn, t):
         t.expect(f.cancelled == [1, 2], f"attempts {f.cancelled} were cancelled; expected both [1, 2]")
         t.expect(took < 0.5, f"it took {took * 1000:.0f} ms: 2 attempts of 30 ms and one 250 ms pause "
                              "need about 310 ms; do not pause after the last attempt")
+
+    for error in (TypeError("f() takes 0 arguments"), ValueError("bad input")):
+        async with t.case(f"a {type(error).__name__} is raised at once, not retried"):
+            f = _Flaky([error, "ok"])
+            got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.01))
+            t.expect(len(f.starts) == 1,
+                     f"it called coro_fn {len(f.starts)} times after a {type(error).__name__} "
+                     f"({_did(got, err)}); a {type(error).__name__} fails the same way every time, "
+                     "so it should propagate after one call (only ConnectionError and "
+                     "TimeoutError may be retried)")
+            t.expect(err is error, f"it {_did(got, err)}; expected the {type(error).__name__} "
+                                   "itself, raised at once")
 
     async with t.case("attempts < 1"):
         f = _Flaky(["ok"])

@@ -50,8 +50,8 @@ def _names(tasks):
 
 async def _no_leftovers(t, before, when):
     left = _leftovers(before)
-    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): cancel "
-             "the workers AND await them (gather(..., return_exceptions=True)) before returning")
+    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): they run "
+             "on after worker_pool has ended, and nobody will see their errors")
 
 
 @exercise("worker_pool", kind="async", params=["jobs", "handler", "workers"],
@@ -119,6 +119,18 @@ async def _worker_pool(fn, t):
         got = await t.run(fn([], h, 3))
         t.expect(got == [], f"it returned {got!r}; expected [] for no jobs")
         await _no_leftovers(t, before, "after it returned")
+
+    if _stuck(t):
+        return
+    async with t.case("workers=0 raises ValueError"):
+        h = _Handler(lambda job: 0.01)
+        try:
+            got = await t.run(fn([1, 2], h, 0), limit=0.5)
+        except ValueError:
+            t.expect(not h.calls, "it raised ValueError only after calling the handler")
+        else:
+            t.expect(False, f"it returned {got!r} for workers=0, without handling a job; expected "
+                     "ValueError (no worker can ever take a job)")
 
     if _stuck(t):
         return
