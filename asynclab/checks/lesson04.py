@@ -252,6 +252,8 @@ def _expect_worker_thread(got, seen, loop_running):
                          f"{', '.join(leftover)}")
 
 
+# No heartbeat: run_sync is called from threads of the check's own, never on its loop (a
+# busy answer there holds the GIL, which a heartbeat would wrongly report as a blocked loop).
 @exercise("run_sync", kind="sync", params=["coro"],
           hints=(
               'Ask first whether an event loop is already running in this thread; if none is, the '
@@ -260,7 +262,7 @@ def _expect_worker_thread(got, seen, loop_running):
               ' somewhere else, and this thread may only wait for it to finish.',
               'A new thread runs the coroutine on a new loop and keeps what came out, a result or an '
               'exception; the caller waits for that thread to end, then returns or raises what it kept.'
-              ' Refuse anything that is not a coroutine before starting.'))
+              ' Refuse anything that is not a coroutine before starting.'), heartbeat=False)
 async def _run_sync(fn, t):
     run = _Run()
     before = _asyncio_state()
