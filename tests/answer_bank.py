@@ -65,6 +65,18 @@ def once(fn):
         return state["result"]
     return run
 """),
+    ("once", "a Lock and a cached result: runs in the first caller, again after an error",
+     r"Task of its own|fn ran \d+ times", """
+def once(fn):
+    lock = asyncio.Lock()
+    state = {}
+    async def run():
+        async with lock:
+            if "result" not in state:
+                state["result"] = await fn()
+        return state["result"]
+    return run
+"""),
     ("once", "right: a Future filled by a Task, via a class", None, """
 class _Once:
     def __init__(self, fn):
@@ -103,6 +115,13 @@ def spawn(coro, keep):
         return result
     task = asyncio.create_task(wrapped())
     keep.add(task)
+    return task
+"""),
+    ("spawn", "keeps the coroutine, not the Task", r"expected it to hold", """
+def spawn(coro, keep):
+    keep.add(coro)
+    task = asyncio.create_task(coro)
+    task.add_done_callback(lambda t: keep.discard(coro))
     return task
 """),
     ("spawn", "right: removal in a finally inside a wrapper", None, """
@@ -146,6 +165,19 @@ async def fetch_all(fetch, ids):
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return [results[i] for i in ids]
+"""),
+    ("fetch_all", "return_exceptions=True, then raise: the error comes late", r"only at \d+ ms", """
+async def fetch_all(fetch, ids):
+    results = await asyncio.gather(*(fetch(i) for i in ids), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return list(results)
+"""),
+    ("fetch_all", "tasks awaited in order: the error waits for the slower ones", r"only at \d+ ms|still running", """
+async def fetch_all(fetch, ids):
+    tasks = [asyncio.create_task(fetch(i)) for i in ids]
+    return [await t for t in tasks]
 """),
     ("fetch_all", "right: tasks and asyncio.wait, then the results in order", None, """
 async def fetch_all(fetch, ids):
@@ -371,6 +403,37 @@ class RateLimiter:
             self.starts.append(loop.time())
     async def __aexit__(self, *exc):
         return True
+"""),
+    ("RateLimiter", "a sliding window without turns: waiters wake together", r"started within", """
+class RateLimiter:
+    def __init__(self, rate, per=1.0):
+        self.rate, self.per = rate, per
+        self.starts = collections.deque()
+    async def __aenter__(self):
+        loop = asyncio.get_running_loop()
+        if len(self.starts) >= self.rate:
+            await asyncio.sleep(max(0, self.starts[-self.rate] + self.per - loop.time()))
+        self.starts.append(loop.time())
+        return self
+    async def __aexit__(self, *exc):
+        return None
+"""),
+    ("RateLimiter", "right: a sliding window, re-checked after every sleep", None, """
+class RateLimiter:
+    def __init__(self, rate, per=1.0):
+        self.rate, self.per = rate, per
+        self.starts = []
+    async def __aenter__(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            self.starts = [s for s in self.starts if s > now - self.per]
+            if len(self.starts) < self.rate:
+                self.starts.append(now)
+                return self
+            await asyncio.sleep(self.starts[0] + self.per - now)
+    async def __aexit__(self, *exc):
+        return None
 """),
     ("RateLimiter", "right: starts spaced evenly, per/rate apart", None, """
 class RateLimiter:

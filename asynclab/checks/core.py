@@ -195,8 +195,9 @@ class _Case:
             return False                     # not solved, or the check gave up: stop here
         if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
             return False                     # the check itself is being stopped, not the answer
-        if t.beats:
-            # A blocked loop is the cause, whatever else went wrong: say so first.
+        if t.beats and not (isinstance(exc, CaseFailed) and "stood still" in str(exc)):
+            # A blocked loop is the cause, whatever else went wrong: say so first (unless the
+            # case's own sentence already says it, in its own words).
             longest, total = t.stall(self.since)
             if longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL):
                 t.failures.append(f"{self.description}: the event loop stood still for "

@@ -30,7 +30,7 @@ def _wrap(t, once, fn):
     wrapper = once(fn)
     t.expect(callable(wrapper),
              f"once(fn) returned {short(wrapper)}; expected a function to call "
-             "(define an `async def` inside once and return it)")
+             "(an async function, which callers call and await)")
     return wrapper
 
 
@@ -39,7 +39,7 @@ def _call(t, wrapper):
     got = wrapper()
     t.expect(inspect.isawaitable(got),
              f"calling the function once(fn) returned gave {short(got)}, not something to "
-             "await (make the inner function an `async def`)")
+             "await (is the function it returned a plain `def`?)")
     return _guard(got)
 
 
@@ -119,8 +119,8 @@ async def _once(once, t):
         first = await t.run(_call(t, wrapper), _LIMIT)
         second = await t.run(_call(t, wrapper), _LIMIT)
         t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for two calls one after the other; "
-                                 "expected once (keep the Task and await it again: a finished Task "
-                                 "gives its result at once)")
+                                 "expected once: the second call started fn again instead of "
+                                 "sharing the first run's outcome")
         t.expect(first is marker and second is marker,
                  f"the calls returned {short(first)} and {short(second)}; expected the very "
                  f"same result object {marker!r} both times")

@@ -109,7 +109,7 @@ def _expect_limited(t, jobs, limit, n):
              f"{jobs.max_running} jobs ran at once; the limit was {limit}")
     t.expect(jobs.max_open <= limit,
              f"{jobs.max_open} jobs had been called (their coroutines created) while at most "
-             f"{limit} may run: call each job only once it has a slot, not all of them up front")
+             f"{limit} may run: their coroutines were created long before they could start")
     t.expect(jobs.max_running == min(limit, n),
              f"at most {jobs.max_running} job(s) ran at once; expected {min(limit, n)} at once "
              f"(limit {limit}, {n} jobs), so they did not run concurrently")
@@ -204,7 +204,7 @@ async def _bounded_gather(fn, t):
         await asyncio.sleep(0.02)        # time for cancelled jobs to run their cleanup
         left = jobs.still_running
         t.expect(not left, f"job(s) {left} were still running after it raised JobFailed "
-                 f"(at {ms:.0f} ms): cancel the other jobs (and wait for them) when one fails")
+                 f"(at {ms:.0f} ms): they run on, unwatched, after the caller has its error")
 
 
 def _crowded_window(times, rate, per):
@@ -277,7 +277,7 @@ async def _rate_limiter(cls, t):
         t.expect(most == 6, f"at most {most} tasks were inside `async with limiter:` at once; "
                  "each stays 500 ms and the 6 entries need only about 200 ms, so all 6 should "
                  "be inside together: a rate limiter limits starts per second, not how many "
-                 "run at once (do not make __aexit__ wait or hold a Semaphore)")
+                 "run at once")
 
     async with t.case("rate=2 per=0.1 s, one task entering 6 times in a row"):
         limiter = cls(2, per=0.1)

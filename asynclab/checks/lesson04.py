@@ -196,10 +196,9 @@ def _expect_result(got, expected, loop_running, seen):
             raise err
         text = describe_error(err)
         if loop_running and "cannot be called from a running event loop" in str(err):
-            text += (" -- a loop already runs in this thread, so run the coroutine on a new loop "
-                     "in a new thread")
+            text += " -- a loop already runs in this thread"
         elif loop_running and "This event loop is already running" in str(err):
-            text += (" -- that loop is busy running the caller; use asyncio.run() in a new thread")
+            text += " -- that loop is busy running the caller"
         raise CaseFailed(f"called {where}, {text}")
     value = got["value"]
     if inspect.iscoroutine(value):
@@ -236,15 +235,14 @@ def _expect_worker_thread(got, seen, loop_running):
     ran_in = seen["thread"]
     if ran_in is caller:
         raise CaseFailed("called where an event loop is running, it ran the coroutine in the "
-                         "calling thread (nest_asyncio-style); run it in a new thread instead")
+                         "calling thread (nest_asyncio-style)")
     if seen["loop"] is got.get("loop"):
         raise CaseFailed("called where an event loop is running, it ran the coroutine on the "
-                         "caller's own running loop; run it on a new loop in a new thread")
+                         "caller's own running loop, which is busy running the caller")
     if ran_in in got["after"]:
         raise CaseFailed(f"the thread that ran the coroutine ({ran_in.name!r}) was still running "
-                         "when run_sync returned; use a new thread per call and join() it "
-                         "before returning (a thread pool or a long-lived runner thread keeps "
-                         "its threads)")
+                         "when run_sync returned (a thread pool or a long-lived runner thread "
+                         "keeps its threads)")
     leftover = sorted(th.name for th in got["after"] - got["before"]
                       if not th.name.startswith("asynclab-"))
     if leftover:
@@ -332,7 +330,7 @@ async def _run_sync(fn, t):
                         raise err
                     t.expect(isinstance(err, TypeError),
                              f"given {what}, {describe_error(err)}; expected TypeError "
-                             "(check with asyncio.iscoroutine before doing anything else)")
+                             "(before starting anything)")
                 t.collect_garbage()
             never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
             t.expect(not never, f"refusing a non-coroutine left a warning: {never[0]!r}"
@@ -343,6 +341,6 @@ async def _run_sync(fn, t):
             t.expect(not patched,
                      f"it patched asyncio ({', '.join(patched[:3])} changed; asyncio.run now "
                      f"comes from {_where(asyncio.run)!r}). That is what nest_asyncio does; it "
-                     "affects the whole kernel. Use a worker thread instead")
+                     "affects the whole kernel")
     finally:
         run.close_unstarted()

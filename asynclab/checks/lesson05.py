@@ -167,7 +167,7 @@ async def _gather_settled(fn, t):
                                   f"children were still running ({', '.join(running)}); cancelling "
                                   "it should cancel every one of them")
             t.expect(outer.cancelled(), f"when cancelled, it {_ending(outer)}; it should end cancelled "
-                                        "(let the CancelledError propagate)")
+                                        "(as its caller asked)")
         finally:
             await _stop(children + [outer])
 

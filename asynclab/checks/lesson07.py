@@ -97,8 +97,8 @@ def _common(t, jobs, got, gap, limit):
              f"at most {jobs.most} function(s) ran at once; with limit={limit} and {n} functions, "
              f"{expected_most} should run at the same time")
     t.expect(gap < STALL, f"the event loop stood still for {gap * 1000:.0f} ms while the functions "
-                          "ran (a ticker task on it could not tick); await the threads instead of "
-                          "waiting for them in a blocking way")
+                          "ran (a ticker task on it could not tick): something waited for the threads "
+                          "in a blocking way")
 
 
 # Each case has its own time limit (a right answer needs about a third of it), so that even

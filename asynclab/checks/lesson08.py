@@ -61,7 +61,7 @@ async def _find_stuck(fn, t):
                      "{task name: where}")
             me = asyncio.current_task().get_name()
             t.expect(me not in got, f"the result includes the task that called find_stuck "
-                                    f"({me!r}); leave out asyncio.current_task()")
+                                    f"({me!r}), which is running, not stuck")
             t.expect("finished" not in got, "the result includes a task that has finished")
             t.expect(set(got) == set(want), f"it named the tasks {sorted(got)}; expected "
                                             f"{sorted(want)}")

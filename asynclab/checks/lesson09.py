@@ -152,8 +152,8 @@ async def _worker_pool(fn, t):
         t.expect(raised is boom, f"it raised ValueError({str(raised)!r}); expected the handler's "
                  "own exception object, raised as is")
         t.expect(h.finished == 0, f"{h.finished} other job(s) were still completed after job 3 "
-                 "had failed (it fails after 10 ms, the others take 200 ms); stop the workers at "
-                 "the first error instead of finishing the rest")
+                 "had failed (it fails after 10 ms, the others take 200 ms): the workers went on "
+                 "after the first error")
         await _no_leftovers(t, before, "right after it raised")
         finished = h.finished
         await asyncio.sleep(0.25)

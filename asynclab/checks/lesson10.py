@@ -59,14 +59,14 @@ async def _crawl(fn, t):
         t.expect(pages == expected, f"result['pages'] is {sorted(pages)}; expected every "
                  f"reachable page: {sorted(expected)}")
         twice = _fetched_twice(site)
-        t.expect(not twice, f"these pages were fetched more than once: {twice}; mark a URL as "
-                 "seen when you schedule it, not after fetching it")
+        t.expect(not twice, f"these pages were fetched more than once: {twice}: two page tasks "
+                 "both took a URL as new")
         t.expect(failures == {} and retries == 0,
                  f"it reported failures={failures!r} and retries={retries!r} on a site where "
                  "nothing fails; expected {} and 0")
         t.expect(site.peak <= 2, f"{site.peak} requests were in flight at once; the limit was 2")
         t.expect(site.peak == 2, "only 1 request was in flight at a time; with limit 2 the "
-                 "crawl should fetch 2 pages at once (a task per page)")
+                 "crawl should fetch 2 pages at once")
         left = _leftovers(before)
         t.expect(not left, f"after it returned, {len(left)} task(s) were still pending; every "
                  "page task should have ended (a TaskGroup waits for them)")
@@ -144,8 +144,8 @@ async def _crawl(fn, t):
         task.cancel()
         cancelled_at = len(site.log)
         done, _ = await asyncio.wait([task], timeout=1.0)
-        t.expect(task in done, "after cancel(), the crawl was still running 1 s later; let "
-                 "CancelledError propagate (never catch it to retry)")
+        t.expect(task in done, "after cancel(), the crawl was still running 1 s later: the "
+                 "cancellation did not stop it")
         if not task.cancelled() and task.exception() is not None:
             err = task.exception()
             t.expect(False, f"after cancel() it raised {type(err).__name__}: {err}; expected "
@@ -158,5 +158,5 @@ async def _crawl(fn, t):
         left = _leftovers(before)
         t.expect(not left and site.active == 0,
                  f"after the crawl was cancelled, {len(left)} task(s) were still pending and "
-                 f"{site.active} request(s) still in flight; page tasks must be cancelled with "
-                 "it (a TaskGroup does this)")
+                 f"{site.active} request(s) still in flight; page tasks must end with the "
+                 "crawl")
