@@ -276,7 +276,8 @@ def hint(fn, exercise=None):
                            f"in hint(once), or its name: hint('once'). Exercises: {known}."])
     hints = _REGISTRY[name]["hints"]
     if not hints:
-        return Hint(name, [f"No hints for {name}: read its description again, and what check({name}) says."])
+        return Hint(name, [f"No hints for {name}: read its description again, and what "
+                           f"check({name}) says."])
     n = min(_hints_given.get(name, 0), len(hints) - 1)
     _hints_given[name] = n + 1
     lines = [f"Hint {n + 1} of {len(hints)} for {name}: {hints[n]}"]

@@ -61,10 +61,10 @@ def _times(n):
           hints=(
               'Which object can be awaited more than once, by any number of callers, and keeps its '
               'outcome after it is done? A coroutine object cannot.',
-              'The inner function and once() share one variable that outlives each call (a closure); it'
-              ' starts empty, and the first call fills it.',
-              'The first call wraps fn() in a Task and remembers the Task (not its result: None and an '
-              'exception are outcomes too); every call, first or later, awaits that one Task.'))
+              'The inner function and once() share one variable that outlives each call (a closure); '
+              'it starts empty, and the first call fills it.',
+              'The first call wraps fn() in a Task and remembers the Task (not its result: None and '
+              'an exception are outcomes too); every call, first or later, awaits that one Task.'))
 async def _once(once, t):
     noise = []
     asyncio.get_running_loop().set_exception_handler(lambda _loop, context: noise.append(context))

@@ -109,8 +109,8 @@ async def _expect_error_propagates(t, call, fetch):
               'Lesson 02 showed a function that takes many awaitables, runs them together and gives '
               'their results in the order of its arguments.',
               'When one fetch fails, the others are still running: a fetch you started is yours to '
-              'stop. Wrap them in Tasks you hold, and on the way out (return or error) cancel the ones '
-              'still running and wait until they have ended.'))
+              'stop. Wrap them in Tasks you hold, and on the way out (return or error) cancel the '
+              'ones still running and wait until they have ended.'))
 async def _fetch_all(fn, t):
     async with t.case("3 ids with different delays: results in the order of ids"):
         ids = [1, 2, 3]
@@ -154,12 +154,12 @@ async def _fetch_all(fn, t):
 
 @exercise("in_completion_order", kind="async", params=["fetch", "ids"],
           hints=(
-              'You need two things per result: the id, and the moment it finished. Something in lesson '
-              '02 hands you awaitables in the order they finish.',
-              'What it hands you does not say which id it belongs to. Make each awaitable carry its id '
-              'along with its result (a small coroutine of your own around fetch).',
-              'If one fetch fails, the others are still running: hold them as Tasks, and on the way out'
-              ' cancel the ones still running and wait for them.'))
+              'You need two things per result: the id, and the moment it finished. Something in '
+              'lesson 02 hands you awaitables in the order they finish.',
+              'What it hands you does not say which id it belongs to. Make each awaitable carry its '
+              'id along with its result (a small coroutine of your own around fetch).',
+              'If one fetch fails, the others are still running: hold them as Tasks, and on the way '
+              'out cancel the ones still running and wait for them.'))
 async def _in_completion_order(fn, t):
     async with t.case("3 ids: pairs in the order the fetches finished"):
         ids = [1, 2, 3]

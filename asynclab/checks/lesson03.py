@@ -117,14 +117,14 @@ def _expect_limited(t, jobs, limit, n):
 
 @exercise("bounded_gather", kind="async", params=["jobs", "limit"],
           hints=(
-              'Count the coroutines alive at once: with a million jobs, how many exist in your answer '
-              'before the first finishes?',
+              'Count the coroutines alive at once: with a million jobs, how many exist in your answer'
+              ' before the first finishes?',
               'Make the slot the gate to the task, not a lock inside it: wait for a free slot first, '
               'then call the job and start its task; the slot is given back when that task ends, '
               'however it ends.',
-              'After a failure nothing new may start: the loop that starts jobs must notice a failure '
-              'while it waits for a slot, and on the way out every started task is cancelled and waited'
-              ' for. Results come from the tasks, in the order you started them.'))
+              'After a failure nothing new may start: the loop that starts jobs must notice a failure'
+              ' while it waits for a slot, and on the way out every started task is cancelled and '
+              'waited for. Results come from the tasks, in the order you started them.'))
 async def _bounded_gather(fn, t):
     async with t.case("6 jobs, limit 2: at most 2 at once, results in input order"):
         jobs = FakeJobs([0.12, 0.02, 0.02, 0.02, 0.02, 0.02])
@@ -251,9 +251,14 @@ async def _enter_all(t, limiter, n, body=0.0):
 
 @exercise("RateLimiter", kind="class",
           hints=(
-                 'A limiter about starts per time is not a Semaphore: what must it remember about past entries, and what has to happen on the way out?',
-                 'Entries may arrive at any moment, not only together: a counter reset every `per` seconds lets a burst through at the edge of two windows. Think of a sliding window: the start times of the last `rate` entries, kept on the instance.',
-                 "An entry may start when the oldest of the last `rate` starts is `per` seconds old; until then it waits without blocking the loop (the loop's own sleep), and waiters take turns so that two do not take the same free place."))
+              'A limiter about starts per time is not a Semaphore: what must it remember about past '
+              'entries, and what has to happen on the way out?',
+              'Entries may arrive at any moment, not only together: a counter reset every `per` '
+              'seconds lets a burst through at the edge of two windows. Think of a sliding window: '
+              'the start times of the last `rate` entries, kept on the instance.',
+              'An entry may start when the oldest of the last `rate` starts is `per` seconds old; '
+              "until then it waits without blocking the loop (the loop's own sleep), and waiters take"
+              ' turns so that two do not take the same free place.'))
 async def _rate_limiter(cls, t):
     if not (hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")):
         async with t.case("`async with RateLimiter(...):` works"):

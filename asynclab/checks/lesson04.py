@@ -256,11 +256,11 @@ def _expect_worker_thread(got, seen, loop_running):
           hints=(
               'Ask first whether an event loop is already running in this thread; if none is, the '
               'simplest way to run a coroutine works.',
-              'If one is running, this thread is busy running it: the coroutine needs a loop of its own'
-              ' somewhere else, and this thread may only wait for it to finish.',
+              'If one is running, this thread is busy running it: the coroutine needs a loop of its '
+              'own somewhere else, and this thread may only wait for it to finish.',
               'A new thread runs the coroutine on a new loop and keeps what came out, a result or an '
-              'exception; the caller waits for that thread to end, then returns or raises what it kept.'
-              ' Refuse anything that is not a coroutine before starting.'), heartbeat=False)
+              'exception; the caller waits for that thread to end, then returns or raises what it '
+              'kept. Refuse anything that is not a coroutine before starting.'), heartbeat=False)
 async def _run_sync(fn, t):
     run = _Run()
     before = _asyncio_state()

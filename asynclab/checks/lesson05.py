@@ -115,9 +115,12 @@ async def _stop(tasks):
 
 @exercise("gather_settled", kind="async", params=["aw1", "aw2"],
           hints=(
-                 'Lesson 05 showed a way to wait for several awaitables without the first error ending the wait.',
-                 "That way turns every failure into an item of the result list, in argument order; then each item becomes an ('ok', ...) or ('error', ...) pair.",
-                 'When gather_settled itself is cancelled, its children must be cancelled too: the tool from lesson 05 does that for you, a loop of your own awaits does not.'))
+              'Lesson 05 showed a way to wait for several awaitables without the first error ending '
+              'the wait.',
+              'That way turns every failure into an item of the result list, in argument order; then '
+              "each item becomes an ('ok', ...) or ('error', ...) pair.",
+              'When gather_settled itself is cancelled, its children must be cancelled too: the tool '
+              'from lesson 05 does that for you, a loop of your own awaits does not.'))
 @_tidy
 async def _gather_settled(fn, t):
     async with t.case("2 successes and a failure"):
@@ -174,8 +177,8 @@ async def _gather_settled(fn, t):
 
 @exercise("with_timeout", kind="async", params=["aw", "seconds"],
           hints=(
-              'Lesson 05 showed a way to wait for several awaitables without the first error ending the'
-              ' wait.',
+              'Lesson 05 showed a way to wait for several awaitables without the first error ending '
+              'the wait.',
               'That way turns every failure into an item of the result list, in argument order; then '
               "each item becomes an ('ok', ...) or ('error', ...) pair.",
               'When gather_settled itself is cancelled, its children must be cancelled too: the tool '

@@ -68,8 +68,8 @@ async def _settle():
           hints=(
               'Start every racer at once, then wait for whichever finishes first, again and again: '
               'lesson 06 shows a wait that returns after the first completion.',
-              'A racer that finished may have failed, or ended cancelled: only a real result wins. Keep'
-              ' waiting for the others until one succeeds or none is left.',
+              'A racer that finished may have failed, or ended cancelled: only a real result wins. '
+              'Keep waiting for the others until one succeeds or none is left.',
               'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
               "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
               'errors.'))
@@ -180,9 +180,13 @@ class _Flaky:
 
 @exercise("retry", kind="async", params=["coro_fn"],
           hints=(
-                 'Start every racer at once, then wait for whichever finishes first, again and again: lesson 06 shows a wait that returns after the first completion.',
-                 'A racer that finished may have failed, or ended cancelled: only a real result wins. Keep waiting for the others until one succeeds or none is left.',
-                 "However race ends (a winner, every racer lost, or race itself cancelled), the tasks still running are cancelled and waited for; an ExceptionGroup reports the losers' errors."))
+              'Start every racer at once, then wait for whichever finishes first, again and again: '
+              'lesson 06 shows a wait that returns after the first completion.',
+              'A racer that finished may have failed, or ended cancelled: only a real result wins. '
+              'Keep waiting for the others until one succeeds or none is left.',
+              'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
+              "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
+              'errors.'))
 async def _retry(fn, t):
     async with t.case("succeeds at once"):
         f = _Flaky(["ok"])
@@ -192,7 +196,8 @@ async def _retry(fn, t):
                                      "when the first attempt succeeds")
 
     async with t.case("3 failures, then success; pauses of 30, 60 and 120 ms"):
-        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), TimeoutError("slow"), "ok"])
+        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), TimeoutError("slow"),
+                    "ok"])
         got, err = await _caught(t, fn(f, attempts=4, timeout=0.5, backoff=0.03))
         t.expect(got == "done on attempt 4", f"it {_did(got, err)}; expected 'done on attempt 4'")
         t.expect(len(f.starts) == 4, f"it called coro_fn {len(f.starts)} times; expected 4")

@@ -105,9 +105,13 @@ def _common(t, jobs, got, gap, limit):
 # an answer that never finishes gets a verdict for every case within core.CHECK_LIMIT.
 @exercise("run_blocking_all", kind="async", params=["fns", "limit"],
           hints=(
-                 'A blocking function called from a coroutine stops the whole loop. Lesson 07 showed how to run one elsewhere and await it.',
-                 "The limit is lesson 03's: a gate, created inside your function, that at most `limit` callers may pass at once.",
-                 'One small coroutine per function (gate, then run it off the loop); run them together with results in the order of fns; after an error, the ones still waiting for the gate must not start.'))
+              'A blocking function called from a coroutine stops the whole loop. Lesson 07 showed how'
+              ' to run one elsewhere and await it.',
+              "The limit is lesson 03's: a gate, created inside your function, that at most `limit` "
+              'callers may pass at once.',
+              'One small coroutine per function (gate, then run it off the loop); run them together '
+              'with results in the order of fns; after an error, the ones still waiting for the gate '
+              'must not start.'))
 async def _run_blocking_all(fn, t):
     loop_thread = threading.get_ident()
 

@@ -38,8 +38,8 @@ async def _settle():
 
 @exercise("find_stuck", kind="async", params=[],
           hints=(
-              'asyncio can list every task that has not finished yet; one of them is the task running '
-              'find_stuck itself.',
+              'asyncio can list every task that has not finished yet; one of them is the task running'
+              ' find_stuck itself.',
               'A task can show the stack of its coroutine: the innermost frame is where it is '
               'suspended.',
               "A frame knows its code object (which has the function's name) and its current line "

@@ -56,12 +56,12 @@ async def _no_leftovers(t, before, when):
 
 @exercise("worker_pool", kind="async", params=["jobs", "handler", "workers"],
           hints=(
-              'Exactly `workers` tasks do all the work: where do they take their jobs from, and where '
-              'does each result go so that the order of jobs is kept?',
+              'Exactly `workers` tasks do all the work: where do they take their jobs from, and where'
+              ' does each result go so that the order of jobs is kept?',
               'Put each job in a queue together with its position; a worker takes one, handles it, '
               'stores the result at that position, and stops when the queue is empty.',
-              'Wait for the workers so that the first error comes out as is; on the way out (return or '
-              'error) cancel every worker and wait until they have ended. Check `workers` before '
+              'Wait for the workers so that the first error comes out as is; on the way out (return '
+              'or error) cancel every worker and wait until they have ended. Check `workers` before '
               'anything else.'))
 async def _worker_pool(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks

@@ -39,10 +39,11 @@ def _fetched_twice(site, allowed=()):
           hints=(
               'Each page found is new work: a task per page, all owned by one group that the crawl '
               'waits for (and that cancels them all if the crawl is cancelled).',
-              'Decide that a URL is seen at the moment you schedule it, with no await between the test '
-              'and the update, or two tasks fetch the same page.',
-              'Around each attempt: the limit on requests at once, then the time limit; a 404 is final,'
-              ' a connection error or a timeout is retried, and the failure kept for the report.'))
+              'Decide that a URL is seen at the moment you schedule it, with no await between the '
+              'test and the update, or two tasks fetch the same page.',
+              'Around each attempt: the limit on requests at once, then the time limit; a 404 is '
+              'final, a connection error or a timeout is retried, and the failure kept for the '
+              'report.'))
 async def _crawl(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks.
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
