@@ -253,7 +253,7 @@ def test_a_dummy_exercise_reports_each_case():
     """The machinery itself, on an exercise registered here."""
     from asynclab.checks.core import exercise
 
-    @exercise("double_it", kind="async", params=["x"], hint="Return x * 2.")
+    @exercise("double_it", kind="async", params=["x"], hints=("Twice x.",))
     async def _cases(fn, t):
         for x in (1, 2, 3):
             async with t.case(f"x={x}"):
@@ -271,7 +271,8 @@ def test_a_dummy_exercise_reports_each_case():
         wrong = check(off_by_one, exercise="double_it")
         assert wrong.status == "failed"
         assert "x=3: it returned 7; expected 6" in wrong.message
-        assert "Hint: Return x * 2." in wrong.message
+        assert "Stuck? hint(double_it) gives hint 1 of 1." in wrong.message
+        assert "Twice x." not in wrong.message          # the hint only when asked for
         assert "1 of 3 cases" in wrong.message
         unknown = check(lambda: 0, exercise="nope")
         assert "There is no exercise called 'nope'" in unknown.message

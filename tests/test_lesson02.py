@@ -688,7 +688,7 @@ WRONG = [
     (fa_taskgroup, "fetch_all", "ExceptionGroup"),
     (fa_returns_tasks, "fetch_all", "Task"),
     (fa_swallows_errors, "fetch_all", "although fetch(2) raised FetchFailed"),
-    (ico_sequential, "in_completion_order", "the order of ids"),
+    (ico_sequential, "in_completion_order", "one after another"),
     (ico_argument_order, "in_completion_order", "the order of ids"),
     (ico_results_only, "in_completion_order", "(id, result) pairs"),
     (ico_dict_loses_duplicates, "in_completion_order", "one pair per id, duplicates included"),

@@ -506,7 +506,7 @@ WRONG_BOUNDED = {
                 async with sem:
                     return await coro
             return list(await asyncio.gather(*(run(job()) for job in jobs)))
-        """, "call each job only once it has a slot"),
+        """, "their coroutines were created long before"),
     "Semaphore in the loop body": ("""
         async def bounded_gather(jobs, limit):
             if limit < 1:
@@ -552,7 +552,7 @@ WRONG_BOUNDED = {
                 async with sem:
                     return await job()
             return list(await asyncio.gather(*(run(job) for job in jobs)))
-        """, "were still running after it raised"),
+        """, "started after job 1 had failed"),
     "TaskGroup wraps the error": ("""
         async def bounded_gather(jobs, limit):
             if limit < 1:
@@ -635,7 +635,7 @@ WRONG_RATE = {
                 self.starts.append(loop.time())
             async def __aexit__(self, *exc):
                 pass
-        """, "its own budget"),
+        """, "share one budget"),
     "swallows exceptions": ("""
         class RateLimiter:
             def __init__(self, rate, per=1.0):
@@ -644,7 +644,7 @@ WRONG_RATE = {
                 pass
             async def __aexit__(self, *exc):
                 return True
-        """, "disappeared"),
+        """, "started within"),
     "sync context manager only": ("""
         class RateLimiter:
             def __init__(self, rate, per=1.0):

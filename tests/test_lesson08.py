@@ -332,7 +332,7 @@ async def _names_only():
 
 
 @pytest.mark.parametrize("wrong, words", [
-    (_includes_itself, "leave out asyncio.current_task()"),
+    (_includes_itself, "which is running, not stuck"),
     (_first_line_of_the_function, "expected '_waits_on_event:"),
     (_returns_a_list, "expected a dict {task name: where}"),
     (_names_only, "it said '_waits_on_event'; expected '_waits_on_event:"),

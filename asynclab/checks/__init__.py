@@ -7,9 +7,9 @@ every such module is imported here, so `check` knows every exercise.
 import importlib
 import pkgutil
 
-from .core import CheckResult, check, exercise
+from .core import CheckResult, check, exercise, hint
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("lesson")):
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["check", "CheckResult", "exercise"]
+__all__ = ["check", "CheckResult", "exercise", "hint"]

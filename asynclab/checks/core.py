@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import html
 import inspect
 import itertools
@@ -19,6 +20,10 @@ import threading
 import time
 
 CASE_LIMIT = 2.0      # seconds one case may take
+BEAT = 0.01           # the heartbeat's period on the check's loop
+STALL = 0.15          # a heartbeat gap longer than this in a failed case: the loop was blocked
+BLOCKED = 0.2         # ... in any case, a single gap this long
+BLOCKED_TOTAL = 0.3   # ... or gaps of more than 50 ms adding up to this much
 CHECK_LIMIT = 6.0     # seconds a whole check may take, whatever happens
 STUB_MESSAGE = "exercise not solved yet"
 
@@ -107,6 +112,24 @@ class Cases:
         self.failures = []
         self.given_up = False
         self.hung = False
+        self.beats = []              # the heartbeat's ticks (perf_counter), when it runs
+        self.excused = []            # (start, end): the check's own blocking work (gc.collect)
+
+    def stall(self, since):
+        """(longest gap, total of gaps over 50 ms) between heartbeat ticks since `since`,
+        leaving out the time the check itself blocked the loop."""
+        ticks = [since] + [b for b in self.beats if b > since] + [time.perf_counter()]
+        gaps = []
+        for a, b in zip(ticks, ticks[1:]):
+            own = sum(min(b, e) - max(a, s) for s, e in self.excused if s < b and e > a)
+            gaps.append(b - a - own)
+        return max(gaps), sum(g for g in gaps if g > 0.05)
+
+    def collect_garbage(self):
+        """gc.collect(), which can hold the loop for a while: not the answer's doing."""
+        start = time.perf_counter()
+        gc.collect()
+        self.excused.append((start, time.perf_counter()))
 
     async def run(self, awaitable, limit=CASE_LIMIT):
         """Await the learner's `awaitable` under a time limit (CaseFailed if it runs over)."""
@@ -164,16 +187,28 @@ class _Case:
         if self.cases.given_up or self.cases.hung:
             raise _GiveUp()
         self.cases.current = self.description
+        self.since = time.perf_counter()
 
     async def __aexit__(self, exc_type, exc, tb):
         t = self.cases
-        if exc is None:
-            t.passed.append(self.description)
-            return False
         if _is_stub(exc) or isinstance(exc, _GiveUp) or self.cases.given_up:
             return False                     # not solved, or the check gave up: stop here
         if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
             return False                     # the check itself is being stopped, not the answer
+        if t.beats and not (isinstance(exc, CaseFailed) and "stood still" in str(exc)):
+            # A blocked loop is the cause, whatever else went wrong: say so first (unless the
+            # case's own sentence already says it, in its own words).
+            longest, total = t.stall(self.since)
+            if longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL):
+                t.failures.append(f"{self.description}: the event loop stood still for "
+                                  f"{longest * 1000:.0f} ms (a heartbeat task on it could not run): "
+                                  "something blocked the loop's thread, such as time.sleep() or a "
+                                  "long computation that never awaits (if your code has none, the "
+                                  "machine may just be busy: run the check again)")
+                return True
+        if exc is None:
+            t.passed.append(self.description)
+            return False
         if isinstance(exc, CaseFailed):
             t.failures.append(f"{self.description}: {exc}")
         else:
@@ -187,18 +222,71 @@ def short(value, width=80):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def exercise(name, *, kind="async", params=None, hint=None):
+def exercise(name, *, kind="async", params=None, hints=(), heartbeat=True):
     """Register the cases of exercise `name`.
 
-    kind    "async" (an `async def`), "sync" (a plain `def`) or "class"
-    params  the parameter names the learner's function must accept, in order
-    hint    one sentence shown when any case fails
+    kind       "async" (an `async def`), "sync" (a plain `def`) or "class"
+    params     the parameter names the learner's function must accept, in order
+    hints      up to three hints, from a nudge to the idea, never the code: `hint(fn)` gives
+               the next one
+    heartbeat  run a heartbeat task on the check's loop, so that a case during which the loop
+               stood still is told so (off where the answer must see only the check's own tasks)
     The decorated `async def cases(fn, t)` runs the cases (see `Cases`).
     """
+    assert len(hints) <= 3, f"{name}: at most three hints"
+
     def register(cases):
-        _REGISTRY[name] = dict(cases=cases, kind=kind, params=params, hint=hint)
+        _REGISTRY[name] = dict(cases=cases, kind=kind, params=params, hints=tuple(hints),
+                               heartbeat=heartbeat)
         return cases
     return register
+
+
+_hints_given: dict = {}      # exercise name -> how many hints were given so far
+
+
+class Hint:
+    """One hint, shown as a sentence (text and HTML)."""
+
+    def __init__(self, exercise, lines):
+        self.exercise, self.lines = exercise, lines
+
+    @property
+    def message(self):
+        return "\n".join(self.lines)
+
+    def __repr__(self):
+        return self.message
+
+    def _repr_html_(self):
+        body = "<br>".join(html.escape(line) for line in self.lines)
+        return (f'<div style="background:#fff7dc;padding:6px 10px;border-radius:4px;'
+                f'font-family:sans-serif">{body}</div>')
+
+
+def hint(fn, exercise=None):
+    """The next hint for an exercise: `hint(once)` (or `hint("once")`), one more each call.
+
+    Up to three per exercise, from a nudge to the idea; after the last, the last again.
+    """
+    name = exercise or (fn if isinstance(fn, str) else getattr(fn, "__name__", None))
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        return Hint(name, [f"There is no exercise called {name!r}. Pass your function itself, as "
+                           f"in hint(once), or its name: hint('once'). Exercises: {known}."])
+    hints = _REGISTRY[name]["hints"]
+    if not hints:
+        return Hint(name, [f"No hints for {name}: read its description again, and what "
+                           f"check({name}) says."])
+    n = min(_hints_given.get(name, 0), len(hints) - 1)
+    _hints_given[name] = n + 1
+    lines = [f"Hint {n + 1} of {len(hints)} for {name}: {hints[n]}"]
+    if n + 1 < len(hints):
+        lines.append(f"(Run hint({name}) again for the next one.)")
+    else:
+        lines.append("(That was the last hint. The solutions notebook has a full answer, once you "
+                     "have tried.)")
+    return Hint(name, lines)
 
 
 def describe_error(err):
@@ -298,7 +386,14 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     def worker():
         async def main():
             asyncio.get_running_loop().set_exception_handler(_quiet)
-            await spec["cases"](fn, t)
+            if not spec["heartbeat"]:
+                return await spec["cases"](fn, t)
+            t.beats.append(time.perf_counter())
+            beating = asyncio.create_task(_heartbeat(t.beats), name="asynclab-check-heartbeat")
+            try:
+                await spec["cases"](fn, t)
+            finally:
+                beating.cancel()
         try:
             asyncio.run(main())
         except CaseFailed as err:
@@ -321,8 +416,8 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         thread.join(0.5)
         where = f" in the case {t.current}" if t.current else ""
         lines = [f"✘ {name}: the check gave up after {limit:g} s{where}: your code never gave "
-                 "control back to the event loop. Look for time.sleep(), a loop that never "
-                 "awaits, or another blocking call; use `await asyncio.sleep(...)` instead."]
+                 "control back to the event loop. Something blocks its thread: time.sleep(), a "
+                 "loop that never awaits, or another blocking call."]
         seconds = time.perf_counter() - started
         if thread.is_alive():
             lines.append("(It is still blocked in a background thread; it stops when that "
@@ -349,9 +444,20 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         lines.append("  The remaining cases were not run: they would wait just the same.")
     if t.passed:
         lines.append(f"  Right: {'; '.join(t.passed[:3])}.")
-    if spec["hint"]:
-        lines.append(f"  Hint: {spec['hint']}")
+    if spec["hints"]:
+        given = _hints_given.get(name, 0)
+        if given < len(spec["hints"]):
+            lines.append(f"  Stuck? hint({name}) gives hint {given + 1} of {len(spec['hints'])}.")
     return CheckResult(name, "failed", lines, seconds, total, len(t.failures))
+
+
+async def _heartbeat(beats):
+    """Tick every BEAT seconds: a long gap between ticks means the loop's thread was blocked."""
+    while True:
+        await asyncio.sleep(BEAT)
+        beats.append(time.perf_counter())
+        if len(beats) > 5000:
+            del beats[:2500]
 
 
 def _is_stub(err):

@@ -1,7 +1,6 @@
 """Checks for the exercises of lesson 01: `once(fn)` and `spawn(coro, keep)`."""
 
 import asyncio
-import gc
 import inspect
 import weakref
 
@@ -31,7 +30,7 @@ def _wrap(t, once, fn):
     wrapper = once(fn)
     t.expect(callable(wrapper),
              f"once(fn) returned {short(wrapper)}; expected a function to call "
-             "(define an `async def` inside once and return it)")
+             "(an async function, which callers call and await)")
     return wrapper
 
 
@@ -40,7 +39,7 @@ def _call(t, wrapper):
     got = wrapper()
     t.expect(inspect.isawaitable(got),
              f"calling the function once(fn) returned gave {short(got)}, not something to "
-             "await (make the inner function an `async def`)")
+             "await (is the function it returned a plain `def`?)")
     return _guard(got)
 
 
@@ -59,8 +58,13 @@ def _times(n):
 
 
 @exercise("once", kind="sync", params=["fn"],
-          hint="Keep one variable for the Task (None at first). In the inner `async def`: if it is "
-               "None, set it to asyncio.create_task(fn()); then `return await` that Task.")
+          hints=(
+              'Which object can be awaited more than once, by any number of callers, and keeps its '
+              'outcome after it is done? A coroutine object cannot.',
+              'The inner function and once() share one variable that outlives each call (a closure); '
+              'it starts empty, and the first call fills it.',
+              'The first call wraps fn() in a Task and remembers the Task (not its result: None and '
+              'an exception are outcomes too); every call, first or later, awaits that one Task.'))
 async def _once(once, t):
     noise = []
     asyncio.get_running_loop().set_exception_handler(lambda _loop, context: noise.append(context))
@@ -70,6 +74,21 @@ async def _once(once, t):
         wrapper = _wrap(t, once, fn)
         got = await t.run(_call(t, wrapper), _LIMIT)
         t.expect(got is marker, f"awaiting it gave {short(got)}; expected fn's result {marker!r}")
+
+    async with t.case("two once() functions for two different fns each run their own"):
+        first, second = ["first"], ["second"]
+        fn_a, runs_a = _counted(result=first)
+        fn_b, runs_b = _counted(result=second)
+        wrap_a, wrap_b = _wrap(t, once, fn_a), _wrap(t, once, fn_b)
+        got_a = await t.run(_call(t, wrap_a), _LIMIT)
+        got_b = await t.run(_call(t, wrap_b), _LIMIT)
+        t.expect(bool(runs_a) and bool(runs_b),
+                 "a function made by once(fn) gave a result without ever running its own fn: every "
+                 "once(...) function shares one Task (state kept outside once, such as a "
+                 "global or a class attribute), so a new fn never runs")
+        t.expect(got_a is first and got_b is second,
+                 f"the two functions returned {short(got_a)} and {short(got_b)}; expected "
+                 f"{first!r} and {second!r}")
 
     async with t.case("nothing runs before the first call"):
         fn, runs = _counted(result=1)
@@ -100,8 +119,8 @@ async def _once(once, t):
         first = await t.run(_call(t, wrapper), _LIMIT)
         second = await t.run(_call(t, wrapper), _LIMIT)
         t.expect(len(runs) == 1, f"fn ran {_times(len(runs))} for two calls one after the other; "
-                                 "expected once (keep the Task and await it again: a finished Task "
-                                 "gives its result at once)")
+                                 "expected once: the second call started fn again instead of "
+                                 "sharing the first run's outcome")
         t.expect(first is marker and second is marker,
                  f"the calls returned {short(first)} and {short(second)}; expected the very "
                  f"same result object {marker!r} both times")
@@ -141,9 +160,8 @@ async def _once(once, t):
         callers = [asyncio.create_task(_await(t, wrapper)) for _ in range(2)]
         await t.run(asyncio.gather(*callers), _LIMIT)
         t.expect(len(runs) == 1 and runs[0] not in callers,
-                 "fn ran inside the first caller's own task; expected it to run as a Task "
-                 "(asyncio.create_task(fn())): otherwise cancelling the first caller would leave "
-                 "every other caller waiting for ever")
+                 "fn ran inside the first caller's own task, not in a Task of its own: cancelling "
+                 "the first caller would then leave every other caller waiting for ever")
 
 
 async def _await(t, wrapper):
@@ -151,8 +169,13 @@ async def _await(t, wrapper):
 
 
 @exercise("spawn", kind="sync", params=["coro", "keep"],
-          hint="task = asyncio.create_task(coro); keep.add(task); "
-               "task.add_done_callback(keep.discard); return task")
+          hints=(
+              'The event loop keeps only a weak reference to a Task: something of yours must hold it '
+              'while it runs.',
+              '`keep` is that something. What should be in it right after spawn returns, and when '
+              'should it leave?',
+              'Add the new Task to `keep`, and ask the Task to remove itself from `keep` when it is '
+              'done: a Task can call a function of yours when it finishes, however it ends.'))
 async def _spawn(spawn, t):
     lost = []
     loop = asyncio.get_running_loop()
@@ -177,8 +200,7 @@ async def _spawn(spawn, t):
             keep = set()
             task = spawn(fresh(job(_DELAY, result="done")), keep)
             t.expect(isinstance(task, asyncio.Task),
-                     f"it returned {short(task)}; expected the asyncio.Task it created "
-                     "(asyncio.create_task(coro))")
+                     f"it returned {short(task)}; expected the asyncio.Task it created")
             t.expect(not task.done(), "the task had already finished when spawn returned; "
                                       "expected spawn to start it and return at once")
             got = await t.run(task, _LIMIT)
@@ -188,12 +210,11 @@ async def _spawn(spawn, t):
             keep = set()
             task = spawn(fresh(job(_DELAY, result=1)), keep)
             t.expect(task in keep, f"right after spawn, keep was {short(keep)}; expected it to hold "
-                                   "the task (keep.add(task))")
+                                   "the task, so that nothing can garbage-collect it half-way")
             await t.run(task, _LIMIT)
             await asyncio.sleep(0)               # done callbacks run on the next turn of the loop
             t.expect(task not in keep, "the finished task was still in keep; expected it to be "
-                                       "removed when done (task.add_done_callback(keep.discard)), "
-                                       "or keep grows for ever")
+                                       "removed when done, or keep grows for ever")
 
         async with t.case("a task that raises also leaves keep"):
             keep = set()
@@ -222,7 +243,7 @@ async def _spawn(spawn, t):
             ref = weakref.ref(task)
             del task, coro                       # hold nothing that leads back to the task
             await asyncio.sleep(0.01)
-            gc.collect()
+            t.collect_garbage()
             await asyncio.sleep(0)
             task = ref()
             t.expect(task is not None,

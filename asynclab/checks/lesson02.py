@@ -78,23 +78,39 @@ def _expect_concurrent(t, fetch, ids, ms):
 
 
 async def _expect_error_propagates(t, call, fetch):
-    """The FetchFailed from fetch reaches the caller as is."""
+    """The FetchFailed from fetch(2) reaches the caller as is, at once, and no fetch runs on."""
+    start = time.perf_counter()
     try:
         got = await t.run(call)
     except FetchFailed as err:
+        ms = (time.perf_counter() - start) * 1000
         t.expect(err is fetch.raised, "it raised a different FetchFailed than the one fetch raised")
+        running = sorted(i for i in fetch.calls if fetch.calls.count(i) > fetch.finished.count(i))
+        s = len(running) > 1
+        t.expect(not running, f"when it raised (at fetch(2)'s failure), fetch{'es' if s else ''} "
+                 f"{', '.join(map(str, running))} {'were' if s else 'was'} still running, and "
+                 "nobody waits for them any more: had one failed later, asyncio would only log "
+                 "'Task exception was never retrieved'")
+        t.expect(ms < 110, f"fetch(2) failed after 20 ms, but its error reached the caller only "
+                 f"at {ms:.0f} ms, after waiting for the other fetches: a failure should come "
+                 "out at once")
         return
     except BaseExceptionGroup as group:
         t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error; "
-                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped "
-                 "(as asyncio.gather does)")
+                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped")
     t.expect(False, f"it returned {short(got)} although fetch(2) raised FetchFailed; "
              "expected that exception to reach the caller")
 
 
 @exercise("fetch_all", kind="async", params=["fetch", "ids"],
-          hint="Start them all, then wait for them all: asyncio.gather(*awaitables) runs its "
-               "arguments at once and returns their results in the order of its arguments.")
+          hints=(
+              'Awaiting one fetch after another waits for each before starting the next. What starts '
+              'them all before waiting for any, and keeps their order?',
+              'Lesson 02 showed a function that takes many awaitables, runs them together and gives '
+              'their results in the order of its arguments.',
+              'When one fetch fails, the others are still running: a fetch you started is yours to '
+              'stop. Wrap them in Tasks you hold, and on the way out (return or error) cancel the '
+              'ones still running and wait until they have ended.'))
 async def _fetch_all(fn, t):
     async with t.case("3 ids with different delays: results in the order of ids"):
         ids = [1, 2, 3]
@@ -131,20 +147,27 @@ async def _fetch_all(fn, t):
                  "(one result per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller"):
+    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)
 
 
 @exercise("in_completion_order", kind="async", params=["fetch", "ids"],
-          hint="Pair each id with its result inside a small coroutine, then collect them with "
-               "`for next_done in asyncio.as_completed(...)`.")
+          hints=(
+              'You need two things per result: the id, and the moment it finished. Something in '
+              'lesson 02 hands you awaitables in the order they finish.',
+              'What it hands you does not say which id it belongs to. Make each awaitable carry its '
+              'id along with its result (a small coroutine of your own around fetch).',
+              'If one fetch fails, the others are still running: hold them as Tasks, and on the way '
+              'out cancel the ones still running and wait for them.'))
 async def _in_completion_order(fn, t):
     async with t.case("3 ids: pairs in the order the fetches finished"):
         ids = [1, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(2, "item-2"), (3, "item-3"), (1, "item-1")]
+        if fetch.max_in_flight == 1 and len(fetch.calls) == len(ids):
+            _expect_concurrent(t, fetch, ids, ms)
         if isinstance(got, (list, tuple)) and got and not isinstance(got[0], tuple):
             t.expect(False, f"it returned {short(got)}; expected (id, result) pairs such as "
                      f"{expected!r}")
@@ -178,6 +201,6 @@ async def _in_completion_order(fn, t):
                  "(one pair per id, duplicates included)")
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller"):
+    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)

@@ -41,11 +41,23 @@ class FakeJobs:
         self.cancelled = set()
         self.raised = None
         self.origin = time.perf_counter()
+        self.baseline = None                # the tasks that existed before the answer ran
+        self.max_tasks = 0                  # the most tasks of the answer alive at once
+
+    def watch_tasks(self):
+        """From now on, count the tasks the answer has alive (each job call and start looks)."""
+        self.baseline = set(asyncio.all_tasks())
+
+    def _count_tasks(self):
+        if self.baseline is not None:
+            alive = [t for t in asyncio.all_tasks() if t not in self.baseline and not t.done()]
+            self.max_tasks = max(self.max_tasks, len(alive))
 
     def make(self, i):
         def job():
             # A plain function that returns a coroutine, so the moment of the *call* is seen.
             self.called.append(i)
+            self._count_tasks()
             self.open += 1
             self.max_open = max(self.max_open, self.open)
             return self._body(i)
@@ -59,6 +71,7 @@ class FakeJobs:
         self.running += 1
         self.max_running = max(self.max_running, self.running)
         self.started[i] = time.perf_counter() - self.origin
+        self._count_tasks()
         try:
             await asyncio.sleep(self.delays[i])
             if i == self.fail:
@@ -96,22 +109,33 @@ def _expect_limited(t, jobs, limit, n):
              f"{jobs.max_running} jobs ran at once; the limit was {limit}")
     t.expect(jobs.max_open <= limit,
              f"{jobs.max_open} jobs had been called (their coroutines created) while at most "
-             f"{limit} may run: call each job only once it has a slot, not all of them up front")
+             f"{limit} may run: their coroutines were created long before they could start")
     t.expect(jobs.max_running == min(limit, n),
              f"at most {jobs.max_running} job(s) ran at once; expected {min(limit, n)} at once "
              f"(limit {limit}, {n} jobs), so they did not run concurrently")
 
 
 @exercise("bounded_gather", kind="async", params=["jobs", "limit"],
-          hint="Acquire a Semaphore(limit) BEFORE calling each job, release it when the job "
-               "ends (try/finally), keep the tasks in a list to return results in order, and "
-               "cancel the others if one fails.")
+          hints=(
+              'Count the coroutines alive at once: with a million jobs, how many exist in your answer'
+              ' before the first finishes?',
+              'Make the slot the gate to the task, not a lock inside it: wait for a free slot first, '
+              'then call the job and start its task; the slot is given back when that task ends, '
+              'however it ends.',
+              'After a failure nothing new may start: the loop that starts jobs must notice a failure'
+              ' while it waits for a slot, and on the way out every started task is cancelled and '
+              'waited for. Results come from the tasks, in the order you started them.'))
 async def _bounded_gather(fn, t):
     async with t.case("6 jobs, limit 2: at most 2 at once, results in input order"):
         jobs = FakeJobs([0.12, 0.02, 0.02, 0.02, 0.02, 0.02])
+        jobs.watch_tasks()
         got = await t.run(fn(jobs.jobs(), 2))
         _expect_results(t, got, 6)
         _expect_limited(t, jobs, 2, 6)
+        t.expect(jobs.max_tasks <= 3,
+                 f"{jobs.max_tasks} tasks of yours were alive at once for 6 jobs with limit 2 (the "
+                 "jobs waiting for a slot each had a task already): with a million jobs that is a "
+                 "million waiting tasks and coroutines; only about `limit` should exist at a time")
         t.expect(jobs.started[2] < jobs.finished[0],
                  f"job 2 started only at {jobs.started[2] * 1000:.0f} ms, after job 0 ended "
                  f"({jobs.finished[0] * 1000:.0f} ms), although job 1 freed its slot at "
@@ -155,7 +179,8 @@ async def _bounded_gather(fn, t):
                 t.expect(False, f"it returned {short(got)} for limit={bad}; expected ValueError "
                          "(a limit below 1 can never let a job run)")
 
-    async with t.case("a failing job: its exception reaches the caller and no job is left running"):
+    async with t.case("a failing job: its exception reaches the caller at once, no job starts "
+                      "after it or is left running"):
         jobs = FakeJobs([0.3, 0.03, 0.3, 0.3, 0.3], fail=1)
         start = time.perf_counter()
         try:
@@ -170,10 +195,16 @@ async def _bounded_gather(fn, t):
             t.expect(False, f"it returned {short(got)} although job 1 raised JobFailed; "
                      "expected that exception to reach the caller")
         ms = (time.perf_counter() - start) * 1000
+        failed_at = jobs.finished.get(1, 0) * 1000
+        late = sorted(i for i, s in jobs.started.items() if s * 1000 > failed_at)
+        t.expect(not late, f"job(s) {late} started after job 1 had failed (at {failed_at:.0f} ms): "
+                 "once a job has failed, no new job should start")
+        t.expect(ms < failed_at + 100, f"it raised job 1's JobFailed only at {ms:.0f} ms, although "
+                 f"job 1 failed at {failed_at:.0f} ms: the failure should reach the caller at once")
         await asyncio.sleep(0.02)        # time for cancelled jobs to run their cleanup
         left = jobs.still_running
         t.expect(not left, f"job(s) {left} were still running after it raised JobFailed "
-                 f"(at {ms:.0f} ms): cancel the other jobs (and wait for them) when one fails")
+                 f"(at {ms:.0f} ms): they run on, unwatched, after the caller has its error")
 
 
 def _crowded_window(times, rate, per):
@@ -219,9 +250,15 @@ async def _enter_all(t, limiter, n, body=0.0):
 
 
 @exercise("RateLimiter", kind="class",
-          hint="Remember when the last `rate` entries started (a collections.deque); in "
-               "__aenter__, while the oldest of them is less than `per` ago, sleep until it is "
-               "`per` old; __aexit__ does nothing (it is not a Semaphore).")
+          hints=(
+              'A limiter about starts per time is not a Semaphore: what must it remember about past '
+              'entries, and what has to happen on the way out?',
+              'Entries may arrive at any moment, not only together: a counter reset every `per` '
+              'seconds lets a burst through at the edge of two windows. Think of a sliding window: '
+              'the start times of the last `rate` entries, kept on the instance.',
+              'An entry may start when the oldest of the last `rate` starts is `per` seconds old; '
+              "until then it waits without blocking the loop (the loop's own sleep), and waiters take"
+              ' turns so that two do not take the same free place.'))
 async def _rate_limiter(cls, t):
     if not (hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")):
         async with t.case("`async with RateLimiter(...):` works"):
@@ -245,7 +282,7 @@ async def _rate_limiter(cls, t):
         t.expect(most == 6, f"at most {most} tasks were inside `async with limiter:` at once; "
                  "each stays 500 ms and the 6 entries need only about 200 ms, so all 6 should "
                  "be inside together: a rate limiter limits starts per second, not how many "
-                 "run at once (do not make __aexit__ wait or hold a Semaphore)")
+                 "run at once")
 
     async with t.case("rate=2 per=0.1 s, one task entering 6 times in a row"):
         limiter = cls(2, per=0.1)
@@ -263,15 +300,29 @@ async def _rate_limiter(cls, t):
         t.expect(max(times) <= 0.2 + 0.15, f"the 6th entry started only after "
                  f"{max(times) * 1000:.0f} ms; at 2 per 100 ms six entries need about 200 ms")
 
+    async with t.case("staggered arrivals, rate=3 per=0.2 s: one entry at 0 ms, five at 150 ms"):
+        limiter = cls(3, per=0.2)
+        start = time.perf_counter()
+        times = []
+
+        async def enter(delay):
+            await asyncio.sleep(delay)
+            async with limiter:
+                times.append(time.perf_counter() - start)
+
+        await t.run(asyncio.gather(enter(0), *(enter(0.15) for _ in range(5))))
+        _expect_windows(t, times, 3, 0.2)
+        t.expect(max(times) <= 0.35 + 0.3, f"the 6th entry started only after "
+                 f"{max(times) * 1000:.0f} ms; at 3 per 200 ms it may start at about 350 ms")
+
     async with t.case("two limiters do not share their budget"):
         a, b = cls(2, 0.3), cls(2, per=0.3)
-        start = time.perf_counter()
-        times_a, _ = await _enter_all(t, a, 2)
+        await _enter_all(t, a, 2)
         times_b, _ = await _enter_all(t, b, 2)
-        took = time.perf_counter() - start
-        t.expect(took < 0.25, f"2 entries into each of two new limiters (2 per 300 ms each) "
-                 f"took {took * 1000:.0f} ms; each limiter should have its own budget (keep the "
-                 "entry times on the instance, not on the class)")
+        t.expect(min(times_b) < 0.1, f"right after 2 entries into one limiter (2 per 300 ms), "
+                 f"the first entry into a second, new limiter had to wait "
+                 f"{min(times_b) * 1000:.0f} ms: the two limiters share one budget (the entry "
+                 "times are shared, not each limiter's own)")
 
     async with t.case("an exception inside `async with limiter:` is not swallowed"):
         limiter = cls(5, per=0.1)

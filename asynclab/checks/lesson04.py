@@ -20,7 +20,6 @@ nest_asyncio is detected by what `nest_asyncio.apply()` replaces: `asyncio.run`,
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import threading
 import warnings
@@ -197,10 +196,9 @@ def _expect_result(got, expected, loop_running, seen):
             raise err
         text = describe_error(err)
         if loop_running and "cannot be called from a running event loop" in str(err):
-            text += (" -- a loop already runs in this thread, so run the coroutine on a new loop "
-                     "in a new thread")
+            text += " -- a loop already runs in this thread"
         elif loop_running and "This event loop is already running" in str(err):
-            text += (" -- that loop is busy running the caller; use asyncio.run() in a new thread")
+            text += " -- that loop is busy running the caller"
         raise CaseFailed(f"called {where}, {text}")
     value = got["value"]
     if inspect.iscoroutine(value):
@@ -237,15 +235,14 @@ def _expect_worker_thread(got, seen, loop_running):
     ran_in = seen["thread"]
     if ran_in is caller:
         raise CaseFailed("called where an event loop is running, it ran the coroutine in the "
-                         "calling thread (nest_asyncio-style); run it in a new thread instead")
+                         "calling thread (nest_asyncio-style)")
     if seen["loop"] is got.get("loop"):
         raise CaseFailed("called where an event loop is running, it ran the coroutine on the "
-                         "caller's own running loop; run it on a new loop in a new thread")
+                         "caller's own running loop, which is busy running the caller")
     if ran_in in got["after"]:
         raise CaseFailed(f"the thread that ran the coroutine ({ran_in.name!r}) was still running "
-                         "when run_sync returned; use a new thread per call and join() it "
-                         "before returning (a thread pool or a long-lived runner thread keeps "
-                         "its threads)")
+                         "when run_sync returned (a thread pool or a long-lived runner thread "
+                         "keeps its threads)")
     leftover = sorted(th.name for th in got["after"] - got["before"]
                       if not th.name.startswith("asynclab-"))
     if leftover:
@@ -253,11 +250,17 @@ def _expect_worker_thread(got, seen, loop_running):
                          f"{', '.join(leftover)}")
 
 
+# No heartbeat: run_sync is called from threads of the check's own, never on its loop (a
+# busy answer there holds the GIL, which a heartbeat would wrongly report as a blocked loop).
 @exercise("run_sync", kind="sync", params=["coro"],
-          hint="If asyncio.get_running_loop() raises RuntimeError, no loop runs here: "
-               "return asyncio.run(coro). Otherwise start a threading.Thread whose target "
-               "calls asyncio.run(coro) and keeps the result or the exception, join() it, "
-               "then return the result or raise the exception.")
+          hints=(
+              'Ask first whether an event loop is already running in this thread; if none is, the '
+              'simplest way to run a coroutine works.',
+              'If one is running, this thread is busy running it: the coroutine needs a loop of its '
+              'own somewhere else, and this thread may only wait for it to finish.',
+              'A new thread runs the coroutine on a new loop and keeps what came out, a result or an '
+              'exception; the caller waits for that thread to end, then returns or raises what it '
+              'kept. Refuse anything that is not a coroutine before starting.'), heartbeat=False)
 async def _run_sync(fn, t):
     run = _Run()
     before = _asyncio_state()
@@ -327,8 +330,8 @@ async def _run_sync(fn, t):
                         raise err
                     t.expect(isinstance(err, TypeError),
                              f"given {what}, {describe_error(err)}; expected TypeError "
-                             "(check with asyncio.iscoroutine before doing anything else)")
-                gc.collect()
+                             "(before starting anything)")
+                t.collect_garbage()
             never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
             t.expect(not never, f"refusing a non-coroutine left a warning: {never[0]!r}"
                      if never else "")
@@ -338,6 +341,6 @@ async def _run_sync(fn, t):
             t.expect(not patched,
                      f"it patched asyncio ({', '.join(patched[:3])} changed; asyncio.run now "
                      f"comes from {_where(asyncio.run)!r}). That is what nest_asyncio does; it "
-                     "affects the whole kernel. Use a worker thread instead")
+                     "affects the whole kernel")
     finally:
         run.close_unstarted()

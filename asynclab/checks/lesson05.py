@@ -114,8 +114,13 @@ async def _stop(tasks):
 
 
 @exercise("gather_settled", kind="async", params=["aw1", "aw2"],
-          hint="asyncio.gather(*aws, return_exceptions=True) runs them all at once and keeps the "
-               "order; then turn each item into ('ok', value) or ('error', exception).")
+          hints=(
+              'Lesson 05 showed a way to wait for several awaitables without the first error ending '
+              'the wait.',
+              'That way turns every failure into an item of the result list, in argument order; then '
+              "each item becomes an ('ok', ...) or ('error', ...) pair.",
+              'When gather_settled itself is cancelled, its children must be cancelled too: the tool '
+              'from lesson 05 does that for you, a loop of your own awaits does not.'))
 @_tidy
 async def _gather_settled(fn, t):
     async with t.case("2 successes and a failure"):
@@ -165,14 +170,19 @@ async def _gather_settled(fn, t):
                                   f"children were still running ({', '.join(running)}); cancelling "
                                   "it should cancel every one of them")
             t.expect(outer.cancelled(), f"when cancelled, it {_ending(outer)}; it should end cancelled "
-                                        "(let the CancelledError propagate)")
+                                        "(as its caller asked)")
         finally:
             await _stop(children + [outer])
 
 
 @exercise("with_timeout", kind="async", params=["aw", "seconds"],
-          hint="try: async with asyncio.timeout(seconds): return await aw  /  except TimeoutError: "
-               "return default  (asyncio.wait_for works too). Both cancel the work that ran late.")
+          hints=(
+              'Lesson 05 showed a way to wait for several awaitables without the first error ending '
+              'the wait.',
+              'That way turns every failure into an item of the result list, in argument order; then '
+              "each item becomes an ('ok', ...) or ('error', ...) pair.",
+              'When gather_settled itself is cancelled, its children must be cancelled too: the tool '
+              'from lesson 05 does that for you, a loop of your own awaits does not.'))
 @_tidy
 async def _with_timeout(fn, t):
     async with t.case("in time"):

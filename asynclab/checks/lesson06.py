@@ -26,14 +26,17 @@ class _Racer:
         self.most = 0
         self.ended = {}           # name -> "result" | "error" | "cancelled"
 
-    def make(self, name, delay, result=None, fail=None):
-        """A coroutine function (no arguments) for the learner to call."""
+    def make(self, name, delay, result=None, fail=None, cancelled=False):
+        """A coroutine function (no arguments) for the learner to call.  With `cancelled`, the
+        request ends cancelled after `delay` on its own (as when someone else cancels it)."""
         async def request():
             self.calls.append(name)
             self.active += 1
             self.most = max(self.most, self.active)
             try:
                 await asyncio.sleep(delay)
+                if cancelled:
+                    raise asyncio.CancelledError()
             except asyncio.CancelledError:
                 self.ended[name] = "cancelled"
                 raise
@@ -62,9 +65,14 @@ async def _settle():
 
 
 @exercise("race", kind="async", params=["f1", "f2"],
-          hint="Start a task per function, then loop on asyncio.wait(..., return_when=FIRST_COMPLETED): "
-               "return the first result that is not an error; in a `finally`, cancel the tasks still "
-               "running; if all failed, raise ExceptionGroup(\"...\", errors).")
+          hints=(
+              'Start every racer at once, then wait for whichever finishes first, again and again: '
+              'lesson 06 shows a wait that returns after the first completion.',
+              'A racer that finished may have failed, or ended cancelled: only a real result wins. '
+              'Keep waiting for the others until one succeeds or none is left.',
+              'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
+              "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
+              'errors.'))
 async def _race(fn, t):
     async with t.case("B answers first"):
         r = _Racer()
@@ -80,7 +88,7 @@ async def _race(fn, t):
         await _settle()
         losers = {n: _WORDS.get(r.ended.get(n), "still running") for n in ("A", "C")}
         t.expect(all(r.ended.get(n) == "cancelled" for n in ("A", "C")),
-                 f"the losers were not all cancelled: {losers}; after a winner, cancel the others")
+                 f"the losers were not all cancelled: {losers}; they ran on after race had its winner")
 
     async with t.case("the first to finish fails, a later one succeeds"):
         r = _Racer()
@@ -105,10 +113,25 @@ async def _race(fn, t):
                                       "3 errors (every racer failed)")
         t.expect(isinstance(err, BaseExceptionGroup),
                  f"it raised {type(err).__name__}: {err}; expected an ExceptionGroup holding all 3 "
-                 "errors, e.g. raise ExceptionGroup('all failed', errors)")
+                 "errors")
         inside = list(err.exceptions)
         t.expect(len(inside) == 3 and all(any(e is x for x in inside) for e in errors),
                  f"the ExceptionGroup holds {inside!r}; expected the 3 racers' own errors {errors!r}")
+
+    async with t.case("a racer that ends cancelled on its own, while race is not cancelled"):
+        r = _Racer()
+        try:
+            got, err = await _caught(t, fn(r.make("A", 0.01, cancelled=True), r.make("B", 0.05, "b")))
+        except asyncio.CancelledError as cancelled:
+            if asyncio.current_task().cancelling():
+                raise                        # the check itself is being stopped
+            got, err = _NOTHING, cancelled
+        t.expect(not isinstance(err, asyncio.CancelledError),
+                 "it raised CancelledError when racer A ended cancelled, although nobody cancelled "
+                 "race itself: the caller would think it was cancelled; expected 'b' (a cancelled "
+                 "racer has lost, the others race on)")
+        t.expect(err is _NOTHING and got == "b", f"it {_did(got, err)}; expected 'b' (A ended "
+                 "cancelled at 10 ms, B succeeded at 50 ms)")
 
     async with t.case("one racer"):
         r = _Racer()
@@ -156,9 +179,14 @@ class _Flaky:
 
 
 @exercise("retry", kind="async", params=["coro_fn"],
-          hint="for each attempt: try `async with asyncio.timeout(timeout): return await coro_fn()`; "
-               "on an error remember it, and if attempts remain `await asyncio.sleep(backoff)` and "
-               "double backoff; after the loop `raise` the last error. Check attempts first.")
+          hints=(
+              'Start every racer at once, then wait for whichever finishes first, again and again: '
+              'lesson 06 shows a wait that returns after the first completion.',
+              'A racer that finished may have failed, or ended cancelled: only a real result wins. '
+              'Keep waiting for the others until one succeeds or none is left.',
+              'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
+              "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
+              'errors.'))
 async def _retry(fn, t):
     async with t.case("succeeds at once"):
         f = _Flaky(["ok"])
@@ -168,7 +196,8 @@ async def _retry(fn, t):
                                      "when the first attempt succeeds")
 
     async with t.case("3 failures, then success; pauses of 30, 60 and 120 ms"):
-        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), OSError("no route"), "ok"])
+        f = _Flaky([ConnectionError("reset"), ConnectionError("reset again"), TimeoutError("slow"),
+                    "ok"])
         got, err = await _caught(t, fn(f, attempts=4, timeout=0.5, backoff=0.03))
         t.expect(got == "done on attempt 4", f"it {_did(got, err)}; expected 'done on attempt 4'")
         t.expect(len(f.starts) == 4, f"it called coro_fn {len(f.starts)} times; expected 4")
@@ -191,25 +220,24 @@ async def _retry(fn, t):
                     kind, value = await _outcome(aw)
             except TimeoutError:
                 t.expect(False, "it was still waiting for the first attempt after 600 ms, although "
-                                "timeout=0.15: limit each attempt with asyncio.timeout(timeout) or "
-                                "asyncio.wait_for(..., timeout)")
+                                "timeout=0.15: the attempt that hangs was never given a time limit")
             got, err = (value, _NOTHING) if kind == "ok" else (_NOTHING, value)
         else:
             got, err = await _caught(t, aw)
         t.expect(got == "done on attempt 2", f"it {_did(got, err)}; expected 'done on attempt 2' "
                                              "(attempt 1 hangs and must be stopped after 150 ms)")
         t.expect(f.cancelled == [1], "the attempt that ran out of time was not cancelled "
-                                     f"(cancelled attempts: {f.cancelled}); limit each attempt with "
-                                     "asyncio.timeout() or asyncio.wait_for()")
+                                     f"(cancelled attempts: {f.cancelled}): it would go on running, "
+                                     "unwatched, next to the later attempts")
 
     async with t.case("every attempt fails: the last error is raised"):
-        errors = [ValueError("try 1"), ValueError("try 2"), ValueError("try 3")]
+        errors = [ConnectionError("try 1"), ConnectionError("try 2"), ConnectionError("try 3")]
         f = _Flaky(errors)
         got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.01))
         t.expect(err is not _NOTHING, f"it returned {_short(got)}; expected it to raise the last "
-                                      "error, ValueError('try 3')")
+                                      "error, ConnectionError('try 3')")
         t.expect(err is errors[2], f"it raised {err!r}; expected the last error itself, "
-                                   "ValueError('try 3')")
+                                   "ConnectionError('try 3')")
         t.expect(len(f.starts) == 3, f"it called coro_fn {len(f.starts)} times; expected 3 (attempts=3)")
 
     async with t.case("every attempt times out: TimeoutError, no pause after the last"):
@@ -224,6 +252,18 @@ async def _retry(fn, t):
         t.expect(f.cancelled == [1, 2], f"attempts {f.cancelled} were cancelled; expected both [1, 2]")
         t.expect(took < 0.5, f"it took {took * 1000:.0f} ms: 2 attempts of 30 ms and one 250 ms pause "
                              "need about 310 ms; do not pause after the last attempt")
+
+    for error in (TypeError("f() takes 0 arguments"), ValueError("bad input")):
+        async with t.case(f"a {type(error).__name__} is raised at once, not retried"):
+            f = _Flaky([error, "ok"])
+            got, err = await _caught(t, fn(f, attempts=3, timeout=0.5, backoff=0.01))
+            t.expect(len(f.starts) == 1,
+                     f"it called coro_fn {len(f.starts)} times after a {type(error).__name__} "
+                     f"({_did(got, err)}); a {type(error).__name__} fails the same way every time, "
+                     "so it should propagate after one call (only ConnectionError and "
+                     "TimeoutError may be retried)")
+            t.expect(err is error, f"it {_did(got, err)}; expected the {type(error).__name__} "
+                                   "itself, raised at once")
 
     async with t.case("attempts < 1"):
         f = _Flaky(["ok"])

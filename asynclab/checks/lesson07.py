@@ -87,8 +87,7 @@ def _common(t, jobs, got, gap, limit):
                               "called exactly once")
     t.expect(jobs.on_loop_thread == 0,
              f"{jobs.on_loop_thread} of the functions ran on the event loop's own thread "
-             f"(the loop stood still for {gap * 1000:.0f} ms); run them in threads, e.g. with "
-             "asyncio.to_thread(fn)")
+             f"(the loop stood still for {gap * 1000:.0f} ms while they ran)")
     want = [f"result {i}" for i in range(n)]
     t.expect(got == want, f"it returned {got!r}; expected {want!r} (the results in the order of fns, "
                           "not in the order they finished)")
@@ -98,15 +97,21 @@ def _common(t, jobs, got, gap, limit):
              f"at most {jobs.most} function(s) ran at once; with limit={limit} and {n} functions, "
              f"{expected_most} should run at the same time")
     t.expect(gap < STALL, f"the event loop stood still for {gap * 1000:.0f} ms while the functions "
-                          "ran (a ticker task on it could not tick); await the threads instead of "
-                          "waiting for them in a blocking way")
+                          "ran (a ticker task on it could not tick): something waited for the threads "
+                          "in a blocking way")
 
 
 # Each case has its own time limit (a right answer needs about a third of it), so that even
 # an answer that never finishes gets a verdict for every case within core.CHECK_LIMIT.
 @exercise("run_blocking_all", kind="async", params=["fns", "limit"],
-          hint="Limit with an asyncio.Semaphore(limit) created inside your function; inside it, "
-               "`await asyncio.to_thread(fn)`; collect the results in order with asyncio.gather.")
+          hints=(
+              'A blocking function called from a coroutine stops the whole loop. Lesson 07 showed how'
+              ' to run one elsewhere and await it.',
+              "The limit is lesson 03's: a gate, created inside your function, that at most `limit` "
+              'callers may pass at once.',
+              'One small coroutine per function (gate, then run it off the loop); run them together '
+              'with results in the order of fns; after an error, the ones still waiting for the gate '
+              'must not start.'))
 async def _run_blocking_all(fn, t):
     loop_thread = threading.get_ident()
 

@@ -37,8 +37,13 @@ async def _settle():
 
 
 @exercise("find_stuck", kind="async", params=[],
-          hint="Loop over asyncio.all_tasks(), skip asyncio.current_task(); for each task, "
-               "frame = task.get_stack()[-1]; the value is f\"{frame.f_code.co_name}:{frame.f_lineno}\".")
+          hints=(
+              'asyncio can list every task that has not finished yet; one of them is the task running'
+              ' find_stuck itself.',
+              'A task can show the stack of its coroutine: the innermost frame is where it is '
+              'suspended.',
+              "A frame knows its code object (which has the function's name) and its current line "
+              'number.'), heartbeat=False)
 async def _find_stuck(fn, t):
     async with t.case("two stuck tasks, one finished task"):
         event, lock = asyncio.Event(), asyncio.Lock()
@@ -56,7 +61,7 @@ async def _find_stuck(fn, t):
                      "{task name: where}")
             me = asyncio.current_task().get_name()
             t.expect(me not in got, f"the result includes the task that called find_stuck "
-                                    f"({me!r}); leave out asyncio.current_task()")
+                                    f"({me!r}), which is running, not stuck")
             t.expect("finished" not in got, "the result includes a task that has finished")
             t.expect(set(got) == set(want), f"it named the tasks {sorted(got)}; expected "
                                             f"{sorted(want)}")

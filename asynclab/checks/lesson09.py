@@ -50,14 +50,19 @@ def _names(tasks):
 
 async def _no_leftovers(t, before, when):
     left = _leftovers(before)
-    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): cancel "
-             "the workers AND await them (gather(..., return_exceptions=True)) before returning")
+    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): they run "
+             "on after worker_pool has ended, and nobody will see their errors")
 
 
 @exercise("worker_pool", kind="async", params=["jobs", "handler", "workers"],
-          hint="Fill an asyncio.Queue with (index, job), start `workers` tasks that loop "
-               "get -> handler -> store at results[index]; await them with gather, and in a "
-               "finally: cancel them all and await them again.")
+          hints=(
+              'Exactly `workers` tasks do all the work: where do they take their jobs from, and where'
+              ' does each result go so that the order of jobs is kept?',
+              'Put each job in a queue together with its position; a worker takes one, handles it, '
+              'stores the result at that position, and stops when the queue is empty.',
+              'Wait for the workers so that the first error comes out as is; on the way out (return '
+              'or error) cancel every worker and wait until they have ended. Check `workers` before '
+              'anything else.'))
 async def _worker_pool(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks
     # ("Task exception was never retrieved").  The cases report what matters in sentences.
@@ -117,6 +122,18 @@ async def _worker_pool(fn, t):
 
     if _stuck(t):
         return
+    async with t.case("workers=0 raises ValueError"):
+        h = _Handler(lambda job: 0.01)
+        try:
+            got = await t.run(fn([1, 2], h, 0), limit=0.5)
+        except ValueError:
+            t.expect(not h.calls, "it raised ValueError only after calling the handler")
+        else:
+            t.expect(False, f"it returned {got!r} for workers=0, without handling a job; expected "
+                     "ValueError (no worker can ever take a job)")
+
+    if _stuck(t):
+        return
     async with t.case("job 3 of 8 raises: the same exception comes out, no worker left behind"):
         boom = ValueError("job 3 is bad")
         h = _Handler(lambda job: 0.01 if job == 3 else 0.2, fail_on=3, error=boom)
@@ -135,8 +152,8 @@ async def _worker_pool(fn, t):
         t.expect(raised is boom, f"it raised ValueError({str(raised)!r}); expected the handler's "
                  "own exception object, raised as is")
         t.expect(h.finished == 0, f"{h.finished} other job(s) were still completed after job 3 "
-                 "had failed (it fails after 10 ms, the others take 200 ms); stop the workers at "
-                 "the first error instead of finishing the rest")
+                 "had failed (it fails after 10 ms, the others take 200 ms): the workers went on "
+                 "after the first error")
         await _no_leftovers(t, before, "right after it raised")
         finished = h.finished
         await asyncio.sleep(0.25)

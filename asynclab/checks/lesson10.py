@@ -36,10 +36,14 @@ def _fetched_twice(site, allowed=()):
 
 
 @exercise("crawl", kind="async", params=["site", "start", "limit", "timeout", "retries"],
-          hint="A task per page in a TaskGroup; a `seen` set checked and updated with no await "
-               "in between; `async with semaphore:` and `async with asyncio.timeout(timeout):` "
-               "around each attempt; catch PageNotFound (no retry) and ConnectionError / "
-               "TimeoutError (retry) inside the page task.")
+          hints=(
+              'Each page found is new work: a task per page, all owned by one group that the crawl '
+              'waits for (and that cancels them all if the crawl is cancelled).',
+              'Decide that a URL is seen at the moment you schedule it, with no await between the '
+              'test and the update, or two tasks fetch the same page.',
+              'Around each attempt: the limit on requests at once, then the time limit; a 404 is '
+              'final, a connection error or a timeout is retried, and the failure kept for the '
+              'report.'))
 async def _crawl(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks.
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
@@ -56,14 +60,14 @@ async def _crawl(fn, t):
         t.expect(pages == expected, f"result['pages'] is {sorted(pages)}; expected every "
                  f"reachable page: {sorted(expected)}")
         twice = _fetched_twice(site)
-        t.expect(not twice, f"these pages were fetched more than once: {twice}; mark a URL as "
-                 "seen when you schedule it, not after fetching it")
+        t.expect(not twice, f"these pages were fetched more than once: {twice}: two page tasks "
+                 "both took a URL as new")
         t.expect(failures == {} and retries == 0,
                  f"it reported failures={failures!r} and retries={retries!r} on a site where "
                  "nothing fails; expected {} and 0")
         t.expect(site.peak <= 2, f"{site.peak} requests were in flight at once; the limit was 2")
         t.expect(site.peak == 2, "only 1 request was in flight at a time; with limit 2 the "
-                 "crawl should fetch 2 pages at once (a task per page)")
+                 "crawl should fetch 2 pages at once")
         left = _leftovers(before)
         t.expect(not left, f"after it returned, {len(left)} task(s) were still pending; every "
                  "page task should have ended (a TaskGroup waits for them)")
@@ -76,8 +80,7 @@ async def _crawl(fn, t):
         got = await t.run(fn(site, "/", 3))
         pages, _, _ = _result_parts(t, got)
         t.expect(len(pages) == 13, f"it reported {len(pages)} pages; expected 13")
-        t.expect(site.peak <= 3, f"{site.peak} requests were in flight at once; the limit was 3 "
-                 "(use an asyncio.Semaphore(limit) around each request)")
+        t.expect(site.peak <= 3, f"{site.peak} requests were in flight at once; the limit was 3")
         t.expect(site.peak == 3, f"at most {site.peak} request(s) were in flight at once; with 12 "
                  "pages waiting and limit 3, 3 should be")
 
@@ -121,8 +124,8 @@ async def _crawl(fn, t):
         pages, failures, retries = _result_parts(t, got)
         t.expect("/slow" not in pages and isinstance(failures.get("/slow"), TimeoutError),
                  f"/slow ended up {'in pages' if '/slow' in pages else repr(failures.get('/slow'))}"
-                 f" after {seconds:.1f} s; expected it in failures as a TimeoutError (put "
-                 "`async with asyncio.timeout(timeout):` around each attempt)")
+                 f" after {seconds:.1f} s; expected it in failures as a TimeoutError (each attempt "
+                 "may take at most `timeout` seconds)")
         t.expect(site.counts["/slow"] == 2, f"/slow was tried {site.counts['/slow']} time(s); "
                  "a timeout counts as a failure, so with retries=1 expected 2 attempts")
         t.expect(seconds < 0.8, f"the crawl took {seconds:.2f} s; two attempts of 0.1 s "
@@ -142,8 +145,8 @@ async def _crawl(fn, t):
         task.cancel()
         cancelled_at = len(site.log)
         done, _ = await asyncio.wait([task], timeout=1.0)
-        t.expect(task in done, "after cancel(), the crawl was still running 1 s later; let "
-                 "CancelledError propagate (never catch it to retry)")
+        t.expect(task in done, "after cancel(), the crawl was still running 1 s later: the "
+                 "cancellation did not stop it")
         if not task.cancelled() and task.exception() is not None:
             err = task.exception()
             t.expect(False, f"after cancel() it raised {type(err).__name__}: {err}; expected "
@@ -156,5 +159,5 @@ async def _crawl(fn, t):
         left = _leftovers(before)
         t.expect(not left and site.active == 0,
                  f"after the crawl was cancelled, {len(left)} task(s) were still pending and "
-                 f"{site.active} request(s) still in flight; page tasks must be cancelled with "
-                 "it (a TaskGroup does this)")
+                 f"{site.active} request(s) still in flight; page tasks must end with the "
+                 "crawl")
