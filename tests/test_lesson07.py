@@ -9,19 +9,24 @@
 
 import asyncio
 import concurrent.futures
+import contextvars
 import gc
 import logging
 import math
 import multiprocessing
+import os
 import re
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import threading
 import time
 import warnings
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from nbrun import ROOT, execute, function_from
 
@@ -67,6 +72,12 @@ async def _in_thread(name):
     return name
 
 
+def _count_primes_timed(limit):
+    started = time.thread_time()
+    count = sum(1 for n in range(2, limit) if all(n % d for d in range(2, int(n ** 0.5) + 1)))
+    return count, time.thread_time() - started
+
+
 def test_time_sleep_stalls_every_task():
     async def main():
         async with trace() as tl:
@@ -99,8 +110,11 @@ def test_asyncio_sleep_and_to_thread_keep_the_loop_free():
 
 
 def test_run_in_executor_work_runs_in_a_few_short_steps():
+    # Work that takes a while (as in the lesson).  A function so quick that it is done before
+    # run_in_executor has chained its future gives an already-done future on 3.14+, and the task
+    # then runs in one step (3.14 sets the result at once when called on the loop's thread).
     async def crunch(name):
-        return await asyncio.get_running_loop().run_in_executor(None, sum, range(10_000))
+        return await asyncio.get_running_loop().run_in_executor(None, _count_primes_timed, 20_000)
 
     async def main():
         async with trace() as tl:
@@ -126,6 +140,16 @@ def test_process_pool_with_an_importable_function_and_a_timeout():
     assert asyncio.run(main()) == [120, 720]
 
 
+# What a spawned worker says when the function lives in __main__ (the wording changed in 3.14).
+if sys.version_info >= (3, 14):
+    WORKER_SAYS = "AttributeError: module '__main__' has no attribute 'square'"
+elif sys.version_info >= (3, 12):
+    WORKER_SAYS = ("AttributeError: Can't get attribute 'square' on "
+                   "<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>")
+else:
+    WORKER_SAYS = "AttributeError: Can't get attribute 'square' on <module '__main__' (built-in)>"
+
+
 def test_process_pool_function_from_main_breaks_the_pool():
     # `python -c`: the function lives in __main__, which a spawned worker does not have.
     script = textwrap.dedent("""
@@ -147,7 +171,80 @@ def test_process_pool_function_from_main_breaks_the_pool():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert ("BrokenProcessPool: A process in the process pool was terminated abruptly "
             "while the future was running or pending.") in done.stdout
-    assert "AttributeError: Can't get attribute 'square' on <module '__main__'" in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("AttributeError")] == [WORKER_SAYS], \
+        done.stderr
+
+
+def _default_pool_size():
+    if sys.version_info >= (3, 13):
+        return min(32, (os.process_cpu_count() or 1) + 4)
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def test_default_thread_pool_size():
+    # What ThreadPoolExecutor() chooses, and what the loop's default pool (to_thread) really runs at once.
+    assert concurrent.futures.ThreadPoolExecutor()._max_workers == _default_pool_size()
+    assert hasattr(os, "process_cpu_count") == (sys.version_info >= (3, 13))
+    holding, release = [], threading.Event()
+
+    def hold():
+        holding.append(1)
+        release.wait(10)
+
+    async def main():
+        calls = [asyncio.create_task(asyncio.to_thread(hold)) for _ in range(40)]
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if len(holding) >= _default_pool_size():
+                    break
+            await asyncio.sleep(0.1)
+            return len(holding)
+        finally:
+            release.set()
+            await asyncio.gather(*calls)
+
+    assert asyncio.run(main()) == _default_pool_size()
+
+
+def test_contextvars_reach_to_thread_but_not_run_in_executor_or_a_thread():
+    request_id = contextvars.ContextVar("request_id", default="(not set)")
+
+    async def main():
+        request_id.set("req-42")
+        loop = asyncio.get_running_loop()
+        seen = [await asyncio.to_thread(request_id.get), await loop.run_in_executor(None, request_id.get)]
+        box = []
+        t = threading.Thread(target=lambda: box.append(request_id.get()))
+        t.start()
+        t.join(10)
+        context = contextvars.copy_context()
+        fixed = await loop.run_in_executor(None, context.run, request_id.get)
+        return seen + box, fixed
+
+    inherits = bool(getattr(sys.flags, "thread_inherit_context", False))   # 3.14+ free-threaded: True
+    assert asyncio.run(main()) == (["req-42", "(not set)", "req-42" if inherits else "(not set)"], "req-42")
+
+
+def _gil_enabled():
+    return sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+
+
+def test_this_build_has_the_gil():
+    assert hasattr(sys, "_is_gil_enabled") == (sys.version_info >= (3, 13))
+    assert _gil_enabled() == (not sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+@pytest.mark.skipif(not _gil_enabled(), reason="without the GIL two threads can compute at once")
+def test_two_computing_threads_keep_at_most_one_core_busy():
+    # CPU seconds of both threads / clock seconds: under the GIL never much above 1, whatever the load.
+    async def main():
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        done = await asyncio.gather(*(loop.run_in_executor(None, _count_primes_timed, 20_000) for _ in range(2)))
+        return sum(cpu for _, cpu in done) / (time.perf_counter() - start)
+
+    assert asyncio.run(main()) < 1.3
 
 
 def _debug_messages(main, slow=0.05):
@@ -298,9 +395,74 @@ def test_lesson_common_mistakes(run):
     broken = run.text_of("run_in_executor(pool, square, 3)")
     assert broken.startswith("BrokenProcessPool: A process in the process pool was terminated abruptly "
                              "while the future was running or pending.\n"
-                             "the worker process died with: AttributeError: Can't get attribute 'square' on "
-                             "<module '__main__' "), broken      # (built-in) on 3.11, a class repr on 3.13
-    assert broken.count("\n") == 2, broken
+                             f"the worker process died with: {WORKER_SAYS}\n"
+                             "(3.14+: module '__main__' has no attribute 'square'; 3.12-3.13: "), broken
+    assert broken.count("\n") == 3, broken
+
+
+def test_lesson_threads_and_processes(run):
+    threads = run.text_of("async def crunch_in_thread(name):")
+    assert re.search(r"the jobs used \d+ ms of CPU in \d+ ms: \d\.\d cores busy on average\n", threads), threads
+    # Under the GIL the two threads never keep more than about one core busy, however loaded the machine.
+    assert f"at most one core computed at a time: {_gil_enabled()}\n" in threads, threads
+    gil = run.text_of("free_threaded_build = ")
+    assert gil.startswith(f"this interpreter: Python 3.{sys.version_info.minor}, standard build, GIL enabled\n"
+                          "so threads here take turns computing Python code: True\n"), gil
+    processes = run.text_of("async def crunch_in_process(name):")
+    assert re.search(r"the jobs used \d+ ms of CPU in \d+ ms: \d\.\d cores busy on average\n", processes), processes
+    # What the processes achieved depends on free cores: the lesson says which case it saw.
+    assert re.search(r"what this machine did: (the two processes computed at the same time, on two cores|"
+                     r"the processes got about one core between them \(\d+ CPU\(s\) for this process"
+                     r"(, load average \d+\.\d)?\): with fewer than two idle cores they take turns, like threads)\n",
+                     processes), processes
+
+
+def test_lesson_default_pool_size(run):
+    text = run.text_of("def default_pool_size():")
+    size = _default_pool_size()
+    formula = "os.process_cpu_count()" if sys.version_info >= (3, 13) else "os.cpu_count()"
+    assert f"blocking calls holding a thread at once: {size} of 40 (the others waited in the queue)\n" in text, text
+    assert f"Python 3.{sys.version_info.minor}: min(32, {formula} + 4) = {size}\n" in text, text
+    assert "the default pool has exactly that many threads: True\n" in text, text
+    assert text.endswith(f"You made no prediction. What happened: {size}.\n"), text
+
+
+def test_lesson_contextvars(run):
+    text = run.text_of('request_id = contextvars.ContextVar("request_id", default="(not set)")')
+    assert text.startswith("to_thread        sees request_id = req-42\n"
+                           "run_in_executor  sees request_id = (not set)\n"
+                           "Thread           sees request_id = (not set)\n"
+                           "a new Thread starts with a copy of its creator's context on this Python: False\n"), text
+    assert text.endswith("You made no prediction. What happened: to_thread.\n"), text
+    assert run.text_of("async def handle_request():") == (
+        "run_in_executor(None, context.run, fn) sees: req-43\n"
+        "Thread(target=context.run, ...) sees:        req-43\n")
+
+
+def test_lesson_predictions_are_answered(run):
+    text = run.text
+    for line in ["You made no prediction. What happened: no.",        # the heartbeat, CPU work on the loop
+                 "You made no prediction. What happened: 2.",         # steps of a to_thread task
+                 "You made no prediction. What happened: A.",         # debug mode reports A only
+                 "You made no prediction. What happened: 2 5."]:      # tasks in progress, playground
+        assert line in text, line
+    assert len(re.findall(r"You made no prediction\. What happened: \d+ ms\.", text)) == 2, text
+
+
+def test_every_cell_can_run_twice():
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "code":
+            cells.append(nbformat.v4.new_code_cell(cell.source))
+    nb.cells = cells
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str((ROOT / LESSON).parent)}}).execute()
+    twice = [c for c in nb.cells if c.cell_type == "code" and "def default_pool_size" in c.source]
+    for cell in twice:
+        out = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "the default pool has exactly that many threads: True" in out, out
 
 
 def test_lesson_links(run):

@@ -14,7 +14,9 @@ import sys
 import textwrap
 import threading
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from nbrun import ROOT, execute, function_from
 
@@ -191,6 +193,101 @@ def test_all_tasks_and_current_task_need_a_running_loop():
 def test_call_graph_exists_only_from_3_14():
     assert hasattr(asyncio, "capture_call_graph") == (sys.version_info >= (3, 14))
     assert hasattr(asyncio, "format_call_graph") == (sys.version_info >= (3, 14))
+    assert hasattr(asyncio, "print_call_graph") == (sys.version_info >= (3, 14))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="capture_call_graph is new in 3.14")
+def test_capture_call_graph_names_the_awaiting_task():
+    async def inner_work(event):
+        await event.wait()
+
+    async def outer_work(event):
+        await asyncio.create_task(inner_work(event), name="inner")
+
+    async def main():
+        event = asyncio.Event()
+        outer = asyncio.create_task(outer_work(event), name="outer")
+        await asyncio.sleep(0.01)
+        inner = next(t for t in asyncio.all_tasks() if t.get_name() == "inner")
+        graph = asyncio.capture_call_graph(inner)
+        text = asyncio.format_call_graph(inner)
+        event.set()
+        await outer
+        return graph, text
+
+    graph, text = asyncio.run(main())
+    assert graph.future.get_name() == "inner"
+    assert [e.frame.f_code.co_name for e in graph.call_stack] == ["wait", "inner_work"]
+    assert [g.future.get_name() for g in graph.awaited_by] == ["outer"]
+    assert text.startswith("* Task(name='inner', id=0x")
+    assert "in async Event.wait()\n" in text and re.search(r"in async \S*inner_work\(\)\n", text), text
+    assert "+ Awaited by:\n    * Task(name='outer', id=0x" in text
+
+
+STUCK = """
+    import asyncio, os, threading
+
+    threading.Timer(60, os._exit, [1]).start()
+
+    async def transfer(first, second):
+        async with first:
+            await asyncio.sleep(0.02)
+            async with second:
+                return "moved"
+
+    async def main():
+        lock_a, lock_b = asyncio.Lock(), asyncio.Lock()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(transfer(lock_a, lock_b), name="A->B")
+            tg.create_task(transfer(lock_b, lock_a), name="B->A")
+            await asyncio.sleep(0.1)
+            print("stuck", flush=True)
+
+    asyncio.run(main())
+"""
+
+
+def _inspect_stuck_script(tmp_path, *commands):
+    """Start the deadlocked script, run `python -m asyncio COMMAND PID` for each command, kill it."""
+    path = tmp_path / "stuck.py"
+    path.write_text(textwrap.dedent(STUCK))
+    with subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout.readline().strip() == "stuck"
+            return [subprocess.run([sys.executable, "-m", "asyncio", c, str(proc.pid)],
+                                   capture_output=True, text=True, timeout=30) for c in commands]
+        finally:
+            proc.kill()
+
+
+def _check_tree(tree):
+    """The pstree of STUCK: Task-1 -> main -> TaskGroup -> A->B and B->A, each stuck on its second Lock."""
+    assert tree[0] == "└── (T) Task-1", tree
+    assert re.fullmatch(r"    └──  main .*stuck\.py:14", tree[1]), tree
+    assert tree[4].endswith("├── (T) A->B") and tree[8].endswith("└── (T) B->A"), tree
+    for first in (5, 9):      # each stuck task's coroutine stack: transfer at `async with second:`, the Lock
+        assert re.search(r"└──  transfer .*stuck\.py:9$", tree[first]), tree
+        assert "└──  _ContextManagerMixin.__aenter__ " in tree[first + 1], tree
+        assert re.search(r"└──  Lock\.acquire .*asyncio/locks\.py:\d+$", tree[first + 2]), tree
+    assert len(tree) == 12, tree
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="python -m asyncio ps/pstree are new in 3.14")
+def test_pstree_shows_the_stuck_tasks_coroutine_stacks(tmp_path):
+    # Reading another process's memory needs privileges (root here; the lesson says so in one line).
+    ps, pstree = _inspect_stuck_script(tmp_path, "ps", "pstree")
+    assert ps.returncode == 0 and pstree.returncode == 0, ps.stdout + ps.stderr + pstree.stdout + pstree.stderr
+    _check_tree([line.rstrip() for line in pstree.stdout.splitlines()])
+    rows = {line.split()[2]: line for line in ps.stdout.splitlines()[2:]}
+    assert sorted(rows) == ["A->B", "B->A", "Task-1"], ps.stdout
+    for name in ("A->B", "B->A"):
+        assert "Lock.acquire -> _ContextManagerMixin.__aenter__ -> transfer" in rows[name], rows[name]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="3.14 has ps/pstree")
+def test_before_3_14_asyncio_has_no_ps_tool():
+    import importlib.util
+    assert importlib.util.find_spec("asyncio.tools") is None
 
 
 def test_shielded_timeout_leaves_the_inspected_task_alone():
@@ -285,11 +382,66 @@ def test_lesson_messages_from_subprocesses(run):
 
 
 def test_lesson_call_graph_cell(run):
-    text = run.text_of('if hasattr(asyncio, "capture_call_graph"):')
+    text = run.text_of("graph = asyncio.capture_call_graph(inner)")
     if sys.version_info >= (3, 14):
-        assert "inner" in text and "outer" in text
+        assert text.startswith("task: inner\nits frames, innermost first: ['wait', 'inner_work']\n"
+                               "awaited by: ['outer']\n\n* Task(name='inner', id=0x"), text
+        assert "+ Awaited by:\n    * Task(name='outer', id=0x" in text, text
     else:
-        assert "asyncio.capture_call_graph() is not available (it is new in 3.14)" in text
+        assert text == (f"Python 3.{sys.version_info.minor} has no asyncio.capture_call_graph() (new in 3.14).\n"
+                        "On 3.14+ this cell prints: task: inner; its frames, innermost first: ['wait', "
+                        "'inner_work']; awaited by: ['outer'], then the same as a small tree.\n"), text
+
+
+def test_lesson_pstree_of_a_live_script(run):
+    text = run.text_of("STUCK = '''")
+    if sys.version_info >= (3, 14):
+        assert text.startswith("the script says: stuck\n\n$ python -m asyncio ps "), text
+        table = text[:text.index("$ python -m asyncio pstree")].splitlines()[5:8]
+        assert [row.split()[2] for row in table] == ["Task-1", "A->B", "B->A"], text
+        _check_tree(text[text.index("$ python -m asyncio pstree"):].splitlines()[1:13])
+        assert text.endswith("You made no prediction. What happened: 9.\n"), text
+        # line 9 of the script the lesson wrote is where both transfers wait
+        source = run.nb.cells[run.cells_with("STUCK = '''")[0]].source
+        assert textwrap.dedent(source.split("'''")[1]).splitlines()[8].strip().startswith("async with second:")
+    else:
+        assert text.startswith(f"Python 3.{sys.version_info.minor} has no `python -m asyncio ps` or `pstree` "
+                               "(new in 3.14; here `python -m asyncio` starts an asyncio REPL instead).\n"), text
+
+
+def test_lesson_predictions_are_answered(run):
+    text = run.text
+    for line in ["You made no prediction. What happened: worker-2 worker-3.",
+                 "You made no prediction. What happened: none.",
+                 "You made no prediction. What happened: A->B B->A.",
+                 "You made no prediction. What happened: no."]:
+        assert line in text, line
+    assert run.text_of('DESTROYED, "-X", "dev"').endswith("You made no prediction. What happened: 9.\n")
+    assert "exit status: 0" in run.text_of('print(run_script("destroyed.py", DESTROYED))')
+
+
+def _execute_every_cell_twice(relpath):
+    """Run a lesson with each code cell run twice in a row, then collect garbage; return its cells."""
+    nb = nbformat.read(str(ROOT / relpath), as_version=4)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "code":
+            cells.append(nbformat.v4.new_code_cell(cell.source))
+    cells.append(nbformat.v4.new_code_cell("import gc\ngc.collect()\nawait asyncio.sleep(0.1)"))
+    nb.cells = cells
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str((ROOT / relpath).parent)}}).execute()
+    return nb.cells
+
+
+def test_every_cell_can_run_twice_and_nothing_is_orphaned():
+    for cell in _execute_every_cell_twice(LESSON):
+        if cell.cell_type != "code" or "run_script(" in cell.source:
+            continue            # those cells show the messages on purpose, from a subprocess
+        out = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "Task was destroyed but it is pending" not in out, (cell.source[:80], out)
+        assert "Task exception was never retrieved" not in out, (cell.source[:80], out)
 
 
 def test_lesson_links(run):
