@@ -11,6 +11,7 @@ Three kinds of test:
 Anything that patches asyncio (nest_asyncio) runs in a subprocess, never in the pytest process.
 """
 
+import ast
 import asyncio
 import concurrent.futures
 import gc
@@ -98,6 +99,45 @@ def test_run_until_complete_refuses_and_get_event_loop_returns_the_running_loop(
         assert str(info.value) == RUNNING_ERROR
 
     asyncio.run(main())
+
+
+OLD_RECIPE = textwrap.dedent('''
+    import asyncio
+
+    async def main():
+        await asyncio.sleep(0.01)
+        return 42
+
+    loop = asyncio.get_event_loop()
+    print("result:", loop.run_until_complete(main()))
+''')
+
+
+def test_the_old_recipe_in_a_script_runs_warns_or_raises_by_version(tmp_path):
+    script = tmp_path / "old.py"
+    script.write_text(OLD_RECIPE)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    if sys.version_info >= (3, 14):
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.splitlines()[-1] == \
+            "RuntimeError: There is no current event loop in thread 'MainThread'."
+    elif sys.version_info >= (3, 12):
+        assert done.returncode == 0 and done.stdout == "result: 42\n"
+        assert f"{script}:8: DeprecationWarning: There is no current event loop" in done.stderr
+    else:
+        assert (done.returncode, done.stdout, done.stderr) == (0, "result: 42\n", "")
+
+
+def test_a_runner_keeps_one_loop_for_every_call_until_closed():
+    async def loop_of():
+        await asyncio.sleep(0)
+        return asyncio.get_running_loop()
+
+    with asyncio.Runner() as runner:
+        first, second = runner.run(loop_of()), runner.run(loop_of())
+        assert first is second and not first.is_closed()
+    assert first.is_closed()
+    assert asyncio.run(loop_of()) is not asyncio.run(loop_of())
 
 
 def test_a_new_thread_has_no_running_loop():
@@ -241,9 +281,20 @@ NEST_SCRIPT = textwrap.dedent('''
             await asyncio.sleep(0)
 
     def facts(loop):
+        task = loop.create_task(asyncio.sleep(0))
+        task.cancel()
         return [asyncio.run.__module__, type(loop).run_until_complete.__module__,
                 type(loop)._check_running.__module__,
-                asyncio.Task is asyncio.tasks._PyTask, hasattr(asyncio, "_nest_patched")]
+                asyncio.Task is asyncio.tasks._PyTask, hasattr(asyncio, "_nest_patched"),
+                type(task).__module__]
+
+    async def timeout_in_a_task():
+        try:
+            async with asyncio.timeout(1):
+                await asyncio.sleep(0)
+            return "works"
+        except RuntimeError as e:
+            return f"{type(e).__name__}: {e}"
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -256,6 +307,7 @@ NEST_SCRIPT = textwrap.dedent('''
         print(asyncio.run(asyncio.sleep(0.05, result=42)), counter - before > 0)
         t.cancel()
         print("loop_factory" in inspect.signature(asyncio.run).parameters)
+        print(await asyncio.create_task(timeout_in_a_task()))
 
     asyncio.run(main())
 ''')
@@ -269,13 +321,20 @@ def test_nest_asyncio_patches_asyncio_and_lets_other_tasks_run_inside_a_plain_ca
                           timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "['asyncio.runners', 'asyncio.base_events', 'asyncio.base_events', False, False]"
-    pure_python_task = sys.version_info < (3, 14)
-    assert lines[1] == f"['{module}', '{module}', '{module}', {pure_python_task}, True]"
+    assert lines[0] == ("['asyncio.runners', 'asyncio.base_events', 'asyncio.base_events', False, False, "
+                        "'_asyncio']")
+    # nest_asyncio 1.6.0 swaps in the pure-Python Task on every version; nest-asyncio2 keeps the C
+    # Task from 3.14 on.
+    pure_python_task = module == "nest_asyncio" or sys.version_info < (3, 14)
+    task_module = "asyncio.tasks" if pure_python_task else "_asyncio"
+    assert lines[1] == f"['{module}', '{module}', '{module}', {pure_python_task}, True, '{task_module}']"
     assert lines[2] == "42 True"
     # 3.12 added asyncio.run(..., loop_factory=...): nest_asyncio 1.6.0's replacement lacks it.
     expected = sys.version_info >= (3, 12) and module == "nest_asyncio2"
     assert lines[3] == str(expected)
+    # 3.14: current_task() no longer sees pure-Python tasks, so asyncio.timeout() refuses to work.
+    broken = module == "nest_asyncio" and sys.version_info >= (3, 14)
+    assert lines[4] == ("RuntimeError: Timeout should be used inside a task" if broken else "works")
 
 
 def test_ipykernel_depends_on_nest_asyncio2_and_applies_it_only_for_tk():
@@ -381,8 +440,15 @@ def test_run_all_drops_the_cells_queued_behind_nest_asyncio_apply_and_asyncio_ru
     assert "42\n" in printed[1]
     errors = re.findall(r"RuntimeError: cannot enter context: <_contextvars.Context object at "
                         r"0x[0-9a-f]+> is already entered", printed[1])
-    assert len(errors) == 2, printed[1]                  # one for each cell queued behind
-    assert "Exception in callback Task.__step()" in printed[1]
+    refused = re.findall(r"RuntimeError: Cannot enter into task <Task pending .*> while another task "
+                         r"<Task pending name='Task-\d+' coro=<Kernel.shell_main\(\) .*> is being executed.",
+                         printed[1])
+    if sys.version_info >= (3, 14):
+        assert (len(errors), len(refused)) == (1, 1), printed[1]
+        assert "Exception in callback <_asyncio.TaskStepMethWrapper object at 0x" in printed[1]
+    else:
+        assert (len(errors), len(refused)) == (2, 0), printed[1]     # one for each cell queued behind
+        assert "Exception in callback Task.__step()" in printed[1]
     # One cell at a time, nothing is lost; with the fork, nothing is lost either.
     assert _throwaway_kernel(_cells("nest_asyncio"), queued=False)[0] == ["ok"] * 4
     statuses, printed = _throwaway_kernel(_cells("nest_asyncio2"))
@@ -403,12 +469,15 @@ def test_lesson_shows_the_kernels_loop_and_task(lesson):
     assert "is it running? True" in text
     assert "this cell runs inside a task whose coroutine is: Kernel.shell_main" in text
     assert "thread: MainThread" in text
+    assert "You made no prediction. What happened: yes." in text
+    assert "You made no prediction. What happened: no." in lesson.text_of("def ask_for_loop")
     assert "in a new thread:      RuntimeError: no running event loop" in lesson.text_of("def ask_for_loop")
 
 
 def test_lesson_shows_the_exact_errors_and_the_warning(lesson):
     text = lesson.text_of("coro = answer()                       # a coroutine object")
-    assert text == f"RuntimeError: {RUN_ERROR}\nstate of the coroutine: CORO_CREATED\n"
+    assert text == (f"RuntimeError: {RUN_ERROR}\nstate of the coroutine: CORO_CREATED\n"
+                    "You made no prediction. What happened: error.\n")
     assert lesson.text_of("warnings.catch_warnings(record=True)") == \
         "RuntimeWarning: coroutine 'answer' was never awaited\n"
     assert lesson.text_of("kernel_loop.run_until_complete(coro)") == f"RuntimeError: {RUNNING_ERROR}\n"
@@ -421,6 +490,7 @@ def test_lesson_fixes_await_script_and_worker(lesson):
     assert "results: ['<A>', '<B>', '<C>']" in text
     assert "finished in the order: ['fetch A', 'fetch C', 'fetch B']" in text
     assert "ran on the kernel's loop: True" in text
+    assert "You made no prediction. What happened: A C B." in text
     assert lesson.text_of("print(run_script(SCRIPT)") == \
         "before asyncio.run(): no running event loop\nresults: ['<A>', '<B>', '<C>']\n"
     text = lesson.text_of("thread_name, worker_loop")
@@ -428,10 +498,29 @@ def test_lesson_fixes_await_script_and_worker(lesson):
     assert "same loop? False | the worker's loop is closed now: True" in text
 
 
+def test_lesson_old_recipe_and_runner(lesson):
+    text = lesson.text_of("OLD_RECIPE = ")
+    version = "%d.%d.%d" % sys.version_info[:3]
+    if sys.version_info >= (3, 14):
+        said, did = "RuntimeError: There is no current event loop in thread 'MainThread'.", "raises"
+    elif sys.version_info >= (3, 12):
+        said, did = "result: 42 | DeprecationWarning: There is no current event loop", "warns"
+    else:
+        said, did = "result: 42", "runs"
+    assert text.splitlines()[0] == f"Python {version}: {said}", text
+    assert text.splitlines()[2] == f"You made no prediction. What happened: {did}."
+    text = lesson.text_of("async def remember_loop")
+    assert text == ("asyncio.run twice:    the same loop both times? False\n"
+                    "asyncio.Runner twice: the same loop both times? True | open between the calls: True "
+                    "| closed by runner.close(): True\n"
+                    "You made no prediction. What happened: no yes.\n")
+
+
 def test_lesson_heartbeat_and_timelines(lesson):
     text = lesson.text_of("tl_thread, ticks_thread = await")
     found = dict(re.findall(r"(await|worker thread): .*the heartbeat (kept ticking|did not tick once) during", text))
     assert found == {"await": "kept ticking", "worker thread": "did not tick once"}, text
+    assert "You made no prediction. What happened: yes no." in text
     assert lesson.images() >= 3
 
 
@@ -455,10 +544,19 @@ def test_lesson_jupyter_core_and_cross_loop(lesson):
 def test_lesson_nest_asyncio_facts(lesson):
     text = lesson.text_of("NEST_SCRIPT = ")
     for module in ("nest_asyncio", "nest_asyncio2"):
-        assert (f"after apply() : asyncio.run from '{module}'; loop.run_until_complete from "
-                f"'{module}'; asyncio.Task is the pure-Python one: True") in text
-    assert text.count("asyncio.run() inside the running loop returned 42") == 2
-    assert text.count("the ticker task ran inside plain_function(), which has no await: True") == 2, text
+        block = text.split(f"--- {module}:\n")[1].split("---")[0].split("(_asyncio")[0]
+        pure_python_task = module == "nest_asyncio" or sys.version_info < (3, 14)
+        broken = module == "nest_asyncio" and sys.version_info >= (3, 14)
+        assert block == (
+            "before apply(): asyncio.run from 'asyncio.runners'; new tasks are _asyncio.Task\n"
+            f"after apply() : asyncio.run from '{module}'; new tasks are "
+            f"{'asyncio.tasks.Task' if pure_python_task else '_asyncio.Task'}\n"
+            "asyncio.run() inside the running loop returned 42\n"
+            "the ticker task ran inside plain_function(), which has no await: True\n"
+            "asyncio.timeout() in a new task: "
+            f"{'RuntimeError: Timeout should be used inside a task' if broken else 'works'}\n"), block
+    assert f"This is Python {'%d.%d.%d' % sys.version_info[:3]}. Elsewhere: on 3.11-3.13" in text
+    assert text.endswith("You made no prediction. What happened: yes.\n")
     text = lesson.text_of("needs = [r for r in metadata.requires")
     assert "requires: ['nest-asyncio2>=1.7.0']" in text
     assert "(%gui tk): True" in text
@@ -470,12 +568,44 @@ def test_lesson_run_all_cell_drop(lesson):
     blocks = text.split("nest_asyncio")
     queued, one_by_one, fork = (b for b in blocks[1:])
     assert "cell 3: NO REPLY" in queued and "cell 4: NO REPLY" in queued
-    assert re.search(r"cell 2: ok .*RuntimeError: cannot enter context: .* is already entered "
-                     r"\(printed 2 times\)", queued), queued
+    if sys.version_info >= (3, 14):
+        assert re.search(r"cell 2: ok .*RuntimeError: Cannot enter into task .* is being executed\. \| "
+                         r"RuntimeError: cannot enter context: .* is already entered \| cell 2", queued), queued
+    else:
+        assert re.search(r"cell 2: ok .*RuntimeError: cannot enter context: .* is already entered "
+                         r"\(printed 2 times\)", queued), queued
     assert "cell 2: asyncio.run() returned 42" in queued
     for block in (one_by_one, fork):
         assert all(f"cell {n}: ok" in block for n in (1, 2, 3, 4)), block
         assert "cell 4 ran" in block
+    assert text.endswith("Cells 3 and 4 never reply on any of them.\n"
+                         "You made no prediction. What happened: 1 2.\n"), text
+
+
+def test_lesson_04_is_light_where_a_first_reader_stalls():
+    """The contextvars / Run All details sit in a marked "Going further" section after the summary,
+    and nothing points learners at files they do not have."""
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    heads = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"
+             and c.source.startswith("## ")]
+    assert heads[-2:] == ["## Summary",
+                          '## Going further: inside nest_asyncio, and the "Run All" cell drop'], heads
+    going = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Going further"))
+    for needle in ("contextvars", "_run_once", "def run_in_throwaway_kernel"):
+        where = [i for i, c in enumerate(nb.cells) if needle in c.source]
+        assert where and min(where) >= going, (needle, where)
+    text = (ROOT / LESSON).read_text(encoding="utf-8")
+    assert "GUIDE" not in text
+
+
+def test_every_assert_in_the_lesson_says_why():
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = compile(cell.source, LESSON, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        bare = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
+        assert not bare, bare
 
 
 def test_lesson_playground(lesson):

@@ -7,10 +7,12 @@
     kind or signature) are tested for all exercises at once in test_checks_robust.py.
 """
 
+import ast
 import asyncio
 import sys
 import time
 
+import nbformat
 import pytest
 
 import asynclab
@@ -318,6 +320,22 @@ def test_lesson_printed_what_it_claims(run):
     assert "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)" in tg
     assert "'mail ann': 'cancelled', 'mail bob': 'error', 'mail cy': 'cancelled'" in tg
     assert "producer 1 waited on Queue.put" in run.text_of("pg.set(")
+    # every Predict is answered: no guess was made, so the reveal says what happened
+    for needle, happened in [("async def producer(queue, items, gap)", "1 2 1 2"),
+                             ("async def worker(queue, done)", "3"), ("async def fast_producer", "7 2"),
+                             ("async def careful_worker", "0"), ("jobs = BackgroundJobs()", "3"),
+                             ("except* ConnectionError as group", "cancelled")]:
+        assert f"You made no prediction. What happened: {happened}.\n" in run.text_of(needle), needle
+
+
+def test_every_assert_in_the_lesson_says_why():
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tree = compile(cell.source, LESSON, "exec",
+                           flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            bare = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
+            assert not bare, bare
 
 
 def test_lesson_mistakes_print_real_errors(run):

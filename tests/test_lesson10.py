@@ -29,8 +29,14 @@ from nbrun import ROOT, execute
 LESSON = "notebooks/10-capstone-crawler.ipynb"
 
 
+def _is_constant(node):
+    """An assignment to an UPPER_CASE name (a script's text, a list of URLs): part of the definitions."""
+    return isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper()
+                                                  for t in node.targets)
+
+
 def _cells_defining(relpath, *names):
-    """Run the imports, functions and classes defined in a notebook's code cells (not the demos).
+    """Run the imports, functions, classes and constants defined in a notebook's code cells (not the demos).
 
     Returns the namespace; each of `names` must be in it.
     """
@@ -42,7 +48,7 @@ def _cells_defining(relpath, *names):
             continue
         tree = compile(cell.source, relpath, "exec",
                        flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        tree.body = [node for node in tree.body if isinstance(node, keep)]
+        tree.body = [node for node in tree.body if isinstance(node, keep) or _is_constant(node)]
         exec(compile(tree, relpath, "exec"), ns)
     missing = [n for n in names if n not in ns]
     assert not missing, f"{relpath} defines no {missing}"
@@ -52,7 +58,8 @@ def _cells_defining(relpath, *names):
 @pytest.fixture(scope="module")
 def lesson():
     return _cells_defining(LESSON, "crawl_sequential", "crawl_concurrent", "crawl", "CrawlResult",
-                           "RateLimit", "crawl_fragile", "stubborn_get")
+                           "RateLimit", "crawl_fragile", "stubborn_get", "crawl_until", "SimSession",
+                           "press_ctrl_c")
 
 
 # ---------------------------------------------------------------- (a) the site
@@ -279,6 +286,65 @@ def test_ctrl_c_cancels_the_main_task_in_asyncio_run(tmp_path):
     assert out.split("\n")[:2] == ["main task cancelled", "KeyboardInterrupt after the cancellation"]
 
 
+def test_crawl_until_stops_the_group_with_taskgroup_cancel_on_315_and_except_star_before(lesson):
+    async def main():
+        site = simsite.demo_site()
+        pages = await lesson["crawl_until"](site, "/", enough=4)
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return pages, site.active, left, [r.outcome for r in site.log].count("cancelled")
+
+    pages, active, left, cut_off = asyncio.run(main())
+    assert len(pages) == 4 and pages[:2] == ["/", "/blog"] and active == 0 and left == []
+    assert cut_off >= 1                        # the stop really cut requests off
+    assert hasattr(asyncio.TaskGroup, "cancel") == (sys.version_info >= (3, 15))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 15), reason="TaskGroup.cancel() is new in 3.15")
+def test_taskgroup_cancel_ends_the_block_without_an_exception():
+    async def main():
+        ran = []
+        async with asyncio.TaskGroup() as tg:
+            async def long():
+                try:
+                    await asyncio.sleep(10)
+                finally:
+                    ran.append("long ended")
+            tg.create_task(long())
+            await asyncio.sleep(0)
+            tg.cancel()
+        return ran
+
+    assert asyncio.run(main()) == ["long ended"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT to a child process")
+def test_ctrl_c_once_lets_the_cleanup_finish_twice_cuts_it_short(lesson):
+    assert lesson["press_ctrl_c"](1) == (
+        "crawling\nmain task: CancelledError\ncleanup: started (takes 0.5 s)\ncleanup: finished\n"
+        "asyncio.run() raised KeyboardInterrupt\n")
+    assert lesson["press_ctrl_c"](2) == (
+        "crawling\nmain task: CancelledError\ncleanup: started (takes 0.5 s)\n"
+        "cleanup: cut short by CancelledError\nasyncio.run() raised KeyboardInterrupt\n")
+
+
+def test_a_shared_session_connects_once_per_pool_slot(lesson):
+    async def main():
+        shared = lesson["SimSession"](size=3)
+        limit = asyncio.Semaphore(3)
+
+        async def fresh(url):
+            async with limit:
+                session = lesson["SimSession"]()
+                await session.get(url)
+                return session.opened
+
+        per_request = await asyncio.gather(*(fresh(f"/{n}") for n in range(12)))
+        await asyncio.gather(*(shared.get(f"/{n}") for n in range(12)))
+        return sum(per_request), shared.opened
+
+    assert asyncio.run(main()) == (12, 3)
+
+
 # ---------------------------------------------------------------- (b) the lesson, executed
 
 @pytest.fixture(scope="module")
@@ -314,7 +380,7 @@ def test_lesson_printed_what_it_claims(run):
     assert "so far: 9 pages fetched, 2 failures, 2 retries" in stop
     assert "requests in flight at the stop: ['/slow'] -> now ['cancelled']" in stop
     assert "requests still in flight: 0" in stop
-    table = run.text_of("rows = []")
+    table = run.text_of("rows = []").replace("You made no prediction. What happened: no.\n", "")
     assert "limit 1                  9        3       3       1" in table
     assert "limit 3                  9        3       3       3" in table
     assert "limit 6, rate 10/s       9        3       3       " in table
@@ -323,6 +389,52 @@ def test_lesson_printed_what_it_claims(run):
     assert len(rows) == 4 and all(re.search(r"  \d+ ms$", row) for row in rows), table   # a unit on every time
     pg = run.text_of("pg.set(")
     assert "failed: /missing, /shop/item" in pg and "GET /slow ended with: result" in pg
+    # every Predict is answered (no guess was made: the reveal says what happened)
+    for needle, happened in [("async def crawl_sequential", None), ("async def crawl_concurrent", "3"),
+                             ("limit=3, timeout=0.2, retries=1)\nprint", "3"),
+                             ("rate=10, timeout=0.2", "1400 ms"), ("partial = CrawlResult()", "0"),
+                             ("rows = []", "no")]:
+        text = run.text_of(needle)
+        assert "You made no prediction. What happened: " + (happened or "") in text, (needle, text)
+
+
+def test_lesson_stops_from_inside_and_on_ctrl_c(run):
+    text = run.text_of("async def crawl_until")
+    how = ("TaskGroup.cancel()" if sys.version_info >= (3, 15) else
+           "raise Enough + except* Enough (TaskGroup.cancel() is new in 3.15)")
+    assert text.startswith(f"Python {'%d.%d.%d' % sys.version_info[:3]} stopped the crawl with {how}\n"), text
+    assert re.search(r"^pages: \['/', '/blog', '/\w+', '/\w+'\]$", text, re.M), text
+    assert "GET tasks left: [] | requests still in flight: 0" in text
+    if sys.platform != "win32":
+        assert run.text_of("CTRL_C_SCRIPT = ") == (
+            "--- Ctrl-C pressed 1 time(s):\ncrawling\nmain task: CancelledError\n"
+            "cleanup: started (takes 0.5 s)\ncleanup: finished\nasyncio.run() raised KeyboardInterrupt\n"
+            "--- Ctrl-C pressed 2 time(s):\ncrawling\nmain task: CancelledError\n"
+            "cleanup: started (takes 0.5 s)\ncleanup: cut short by CancelledError\n"
+            "asyncio.run() raised KeyboardInterrupt\n"
+            "You made no prediction. What happened: yes no.\n")
+    assert run.text_of("jupyter_interrupt = ") == (
+        "waiting\nthe awaiting cell got CancelledError\nthe cell ended with CancelledError\n"
+        "waiting\nthe blocking cell got KeyboardInterrupt\nthe cell ended with KeyboardInterrupt\n"
+        "afterwards the earlier task is still running: True\n")
+
+
+def test_lesson_shared_session(run):
+    text = run.text_of("class SimSession")
+    lines = text.splitlines()
+    assert re.fullmatch(r"a session per request\s*: 12 requests, 12 connections opened, \d+ ms", lines[0]), text
+    assert re.fullmatch(r"one shared session\s*: 12 requests,  3 connections opened, \d+ ms", lines[1]), text
+    assert lines[2] == "You made no prediction. What happened: 12 3."
+
+
+def test_every_assert_in_the_lesson_says_why():
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tree = compile(cell.source, LESSON, "exec",
+                           flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            bare = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
+            assert not bare, bare
 
 
 def test_lesson_mistakes_print_real_errors(run):
@@ -337,7 +449,7 @@ def test_lesson_mistakes_print_real_errors(run):
 
 
 def test_lesson_draws_its_timelines(run):
-    assert run.images() >= 4
+    assert run.images() >= 7
 
 
 # ---------------------------------------------------------------- (c) the check
