@@ -6,7 +6,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIRST_LESSON := notebooks/00-start-here.ipynb
 
-.PHONY: lab test test-here bench exercises clean-notebooks reset-exercise figures html
+.PHONY: lab test test-here test-offline bench exercises clean-notebooks reset-exercise figures html \
+	python-ok venv dev-venv wheels
+
+## python-ok: is $(PYTHON) 3.11 or newer, and was .venv made by it? (says how to fix it if not)
+# Checked before make looks at .venv, so that an old Python gets a sentence, not a pip error, and a
+# .venv made by another Python is deleted (and so rebuilt) before the rules below see it.
+PYTHON_GIVEN := $(if $(filter command line environment,$(origin PYTHON)),--given,)
+python-ok:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "asyncio-lab needs Python 3.11 or newer, and \
+	\`$(PYTHON)\` was not found. Install one (with pyenv: \`pyenv install 3.12\`; or from \
+	https://www.python.org/downloads/), then name it: \`make PYTHON=python3.12 $(or $(firstword $(MAKECMDGOALS)),lab)\`."; exit 1; }
+	@$(PYTHON) tools/check_python.py --name "$(PYTHON)" --venv $(VENV) $(PYTHON_GIVEN) \
+		--goal "$(firstword $(MAKECMDGOALS))"
+
+# The venv is made in a second make, started after python-ok has run (and perhaps deleted it).
+venv: python-ok
+	@$(MAKE) --no-print-directory $(VENV)/.installed
+
+dev-venv: python-ok
+	@$(MAKE) --no-print-directory $(VENV)/.installed-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,40 +42,40 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 ## lab: open JupyterLab on the first lesson (localhost only, with Jupyter's token)
 # (Jupyter refuses to run as root unless told; containers and some hubs run everything as root.)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
-lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) $(FIRST_LESSON)
+# The root is the repository, so that the lessons' links to ../exercises/ and ../solutions/ open.
+lab: venv
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) --ServerApp.root_dir=. $(FIRST_LESSON)
 
 ## test: the whole suite on this Python and on every other CPython >= 3.11 found
-test: $(VENV)/.installed-dev
+test: dev-venv
 	bash tools/run_tests.sh
 
 ## test-here: the suite on .venv's Python only (quicker while working on a lesson)
-test-here: $(VENV)/.installed-dev
+test-here: dev-venv
 	$(BIN)/python -m pytest -q
 
 ## bench: tracer overhead and drawing speed, printed as ratios
-bench: $(VENV)/.installed-dev
+bench: dev-venv
 	$(BIN)/python -m pip install --quiet viztracer==1.1.1
 	$(BIN)/python benchmarks/trace_overhead.py
 
 ## exercises: regenerate exercises/ from solutions/ (edited exercises are kept aside)
-exercises: $(VENV)/.installed-dev
+exercises: dev-venv
 	$(BIN)/python tools/make_exercises.py
 
 ## clean-notebooks: strip outputs from notebooks/ and solutions/ before committing
-clean-notebooks: $(VENV)/.installed-dev
+clean-notebooks: dev-venv
 	$(BIN)/python tools/clean.py --write
 
 ## reset-exercise N=03: a fresh copy of exercise 03; your edited one is kept beside it
-reset-exercise: $(VENV)/.installed
+reset-exercise: venv
 	@test -n "$(N)" || { echo "usage: make reset-exercise N=03"; exit 2; }
 	$(BIN)/python tools/reset_exercise.py $(N)
 
 ## figures: redraw the README's timeline pictures (docs/figures/)
-figures: $(VENV)/.installed-dev
+figures: dev-venv
 	$(BIN)/python tools/make_figures.py
 
 ## html: the reading copy: run every lesson and write a static site to build/html/ (index.html)
-.PHONY: html
-html: $(VENV)/.installed-dev
+html: dev-venv
 	$(BIN)/python tools/build_html.py --out build/html

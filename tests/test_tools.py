@@ -85,4 +85,5 @@ def test_make_lab_serves_on_localhost_with_a_token():
     assert command, out
     assert "--ip=127.0.0.1" in command[0]
     assert "token" not in command[0] and "password" not in command[0]
-    assert "notebooks/00-start-here.ipynb" in command[0]
+    assert command[-1].endswith("--ServerApp.root_dir=. notebooks/00-start-here.ipynb"), \
+        "make lab must serve the repository (the lessons link to ../exercises/) and open lesson 00"

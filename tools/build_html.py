@@ -349,6 +349,12 @@ def main(argv=None):
                         help="build only these lessons (numbers like 03, or file names)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
+    try:
+        import nbclient, nbconvert, nbformat  # noqa: F401  (imported where used; checked here first)
+    except ImportError as err:              # run with a Python other than .venv's: say how to run it
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from check_python import use_the_venv
+        use_the_venv(err)
     build(lesson_files(args.only), args.out)
 
 

@@ -9,12 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+try:
+    import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-import asynclab  # noqa: E402
+    import asynclab
+except ImportError as err:                  # run with a Python other than .venv's: say how to run it
+    from check_python import use_the_venv
+    use_the_venv(err)
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "figures"
 

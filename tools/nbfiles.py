@@ -3,7 +3,11 @@
 import json
 from pathlib import Path
 
-import nbformat
+try:
+    import nbformat
+except ImportError as err:                  # run with a Python other than .venv's: say how to run it
+    from check_python import use_the_venv
+    use_the_venv(err)
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("notebooks", "solutions", "exercises")

@@ -2,8 +2,10 @@
 
 Nothing here touches the committed notebooks or the learner's own Jupyter setup:
 
-- the lessons are copied into a temporary folder that JupyterLab serves as its root, so
-  running them (and JupyterLab's autosave) writes only to the copy;
+- what a learner has after cloning (lessons, exercises, solutions, README; see
+  tests/learner_tree.py) is copied into a temporary folder that JupyterLab serves as its root,
+  as `make lab` serves the repository, so the lessons' links work and running them (and
+  JupyterLab's autosave) writes only to the copy;
 - Jupyter's config, data, runtime, settings and workspace folders, IPython's and matplotlib's
   are all temporary, so a learner's themes, extensions or startup files cannot interfere;
   the extensions installed in this venv (the ipywidgets one) still load, since Jupyter
@@ -30,6 +32,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from learner_tree import copy_learner_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -90,7 +94,7 @@ def _free_port():
 
 
 class LabServer:
-    """A `jupyter lab` process on 127.0.0.1 serving a temporary copy of the lessons."""
+    """A `jupyter lab` process on 127.0.0.1 serving a temporary copy of the learner's files."""
 
     def __init__(self, base: Path):
         self.base = base
@@ -106,8 +110,7 @@ class LabServer:
     # -- set up
 
     def prepare(self):
-        shutil.copytree(ROOT / "notebooks", self.root / "notebooks",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        copy_learner_tree(self.root)
         settings = self.base / "lab-settings"
         for plugin, values in LAB_SETTINGS.items():
             package, name = plugin.rsplit("/", 1)

@@ -74,10 +74,15 @@ def lesson_id(path):
 
 def open_notebook(page, server, relpath, workspace):
     """Open relpath in its own fresh workspace; returns notes about what Lab asked on the way."""
-    notes = []
     page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{relpath}?token={server.token}",
               wait_until="domcontentloaded", timeout=90_000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    return wait_until_open(page, relpath)
+
+
+def wait_until_open(page, relpath):
+    """Wait until relpath is the notebook in the main area, with a kernel; returns Lab's questions."""
+    notes = []
     deadline = time.monotonic() + 90
     while True:
         ready = page.evaluate("""(path) => {
@@ -351,6 +356,55 @@ def test_lesson_in_jupyterlab(lesson, lab_server, page, artifacts):
         raise
     finally:
         shut_down_kernel(page)
+
+
+# ----------------------------------------------------------------------------------------------
+# From a lesson to its exercise, as a learner goes: click the link, run the first check.
+
+EXERCISE_LINK = "../exercises/01-coroutines-and-tasks.ipynb"   # as written in the lesson
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(400)
+def test_lesson_01_opens_its_exercise_and_the_first_check_runs(lab_server, page, artifacts):
+    lesson, exercise = "notebooks/01-coroutines-and-tasks.ipynb", "exercises/01-coroutines-and-tasks.ipynb"
+    try:
+        open_notebook(page, lab_server, lesson, workspace="test-exercise-link")
+        # JupyterLab rewrites a local link's href to its download URL, and keeps the path it
+        # resolved (here exercises/01-...) for its own "open this document" command.
+        link = page.locator(f'{CURRENT} .jp-RenderedMarkdown a[href*="{exercise}"]').first
+        assert link.count(), f"{lesson} shows no link to {exercise} (written {EXERCISE_LINK})"
+        link.scroll_into_view_if_needed()
+        link.click()
+        notes = wait_until_open(page, exercise)
+        assert not notes, f"{exercise}: JupyterLab asked on opening: {notes}"
+        # Run the cells down to the first `check(...)` cell, as a learner would with Shift+Enter.
+        state = page.evaluate(JS_STATE)
+        first_check = next(c["index"] for c in state["cells"] if c["source"].lstrip().startswith("check("))
+        page.wait_for_function(f"() => ({JS_STATE})().kernel === 'idle'", timeout=90_000, polling=250)
+        page.evaluate("""(index) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            panel.content.activeCellIndex = index;
+            return window.jupyterapp.commands.execute('notebook:run-all-above')
+                .then(() => window.jupyterapp.commands.execute('notebook:run-cell'));
+        }""", first_check)
+        page.wait_for_function(f"""() => {{
+            const s = ({JS_STATE})();
+            const c = s && s.cells.find(c => c.index === {first_check});
+            return s.kernel === 'idle' && c && typeof c.count === 'number';
+        }}""", timeout=RUN_ALL_LIMIT * 1000, polling=250)
+        output = cell_locator(page, first_check).locator(".jp-OutputArea")
+        output.scroll_into_view_if_needed()
+        said = output.inner_text()
+        page.screenshot(path=str(artifacts / "exercise-link-01.png"))
+        assert "not solved yet" in said, f"{exercise}: the first check said {said[:400]!r}"
+        verdict = next(line for line in said.splitlines() if "not solved yet" in line)
+        print(f"\n{lesson} -> {exercise}: clicked; its first check says {verdict.strip()[:120]!r}")
+    finally:
+        try:      # both notebooks' kernels
+            page.evaluate("() => window.jupyterapp.serviceManager.sessions.shutdownAll()")
+        except Exception:
+            pass
 
 
 # ----------------------------------------------------------------------------------------------
