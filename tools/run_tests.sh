@@ -105,7 +105,8 @@ for minor in $sid_versions; do
         sid run "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt &&
         touch "$venv/.installed-dev" || { failed+=("$minor (install)"); continue; }
     fi
-    version=$(sid run "$venv/bin/python" -c 'import platform; print(platform.python_version())')
+    version=$(sid run "$venv/bin/python" -c 'import platform; print(platform.python_version())') \
+        && [ -n "$version" ] || { failed+=("$minor (chroot)"); continue; }
     run_suite "$version" sid run env ASYNCLAB_KERNEL_REPORT="$REPORTS/$version.txt" \
         "$venv/bin/python" -m pytest -rs "${OTHERS[@]}"
 done

@@ -12,6 +12,8 @@
 # Needs root and Debian's debootstrap (installed here with apt-get when missing).
 # ASYNCLAB_SID_CHROOT chooses where the chroot lives (default /var/cache/asyncio-lab/sid).
 set -euo pipefail
+# chroot, debootstrap and mount live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CHROOT=${ASYNCLAB_SID_CHROOT:-/var/cache/asyncio-lab/sid}
