@@ -124,6 +124,13 @@ def spawn(coro, keep):
     task.add_done_callback(lambda t: keep.discard(coro))
     return task
 """),
+    ("spawn", "empties keep when any task ends", r"touched the others", """
+def spawn(coro, keep):
+    task = asyncio.create_task(coro)
+    keep.add(task)
+    task.add_done_callback(lambda t: keep.clear())
+    return task
+"""),
     ("spawn", "right: removal in a finally inside a wrapper", None, """
 def spawn(coro, keep):
     async def wrapped():

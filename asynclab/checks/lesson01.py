@@ -216,6 +216,17 @@ async def _spawn(spawn, t):
             t.expect(task not in keep, "the finished task was still in keep; expected it to be "
                                        "removed when done, or keep grows for ever")
 
+        async with t.case("two tasks in one keep: the one that ends leaves, the other stays"):
+            keep = set()
+            quick = spawn(fresh(job(_DELAY, result="quick")), keep)
+            slow = spawn(fresh(job(4 * _DELAY, result="slow")), keep)
+            await t.run(quick, _LIMIT)
+            await asyncio.sleep(0)
+            t.expect(slow in keep, "when the first task ended, the other, still running, left "
+                     f"keep too (keep was {short(keep)}): one task's ending touched the others")
+            t.expect(quick not in keep, "the finished task was still in keep")
+            await t.run(slow, _LIMIT)
+
         async with t.case("a task that raises also leaves keep"):
             keep = set()
             error = ValueError("job failed")
