@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import nbformat
@@ -89,6 +90,73 @@ def test_a_task_runs_without_being_awaited_and_not_inside_create_task():
     right_after, done, after = asyncio.run(main())
     assert right_after == (False, [])
     assert done and after == ["start pasta", "pasta ready"]
+
+
+def test_a_task_starts_at_the_first_await_that_really_waits():
+    """Awaiting a done Future or a coroutine that never suspends does not let a new task start."""
+    async def main():
+        order = []
+
+        async def note(text):
+            order.append(text)
+
+        async def never_waits():
+            return "returned"
+
+        done = asyncio.get_running_loop().create_future()
+        done.set_result("ready")
+        task = asyncio.create_task(note("task: started"))
+        order.append("created")
+        await done
+        order.append("after (1)")
+        await never_waits()
+        order.append("after (2)")
+        await asyncio.sleep(0)
+        order.append("after (3)")
+        await task
+        return order
+
+    assert asyncio.run(main()) == ["created", "after (1)", "after (2)", "task: started", "after (3)"]
+
+
+def test_awaiting_a_done_future_does_not_suspend():
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        done.set_result("ready")
+        steps = done.__await__()
+        with pytest.raises(StopIteration) as stop:
+            next(steps)                          # returns at once: nothing is yielded to the loop
+        return stop.value.value
+
+    assert asyncio.run(main()) == "ready"
+
+
+# What `await None` says: the message changed in 3.14.
+AWAIT_NONE = ("'NoneType' object can't be awaited" if sys.version_info >= (3, 14)
+              else "object NoneType can't be used in 'await' expression")
+
+
+def test_await_time_sleep_blocks_then_raises_typeerror():
+    async def main():
+        ticks = []
+
+        async def ticker():
+            while True:
+                ticks.append(len(ticks))
+                await asyncio.sleep(0.005)
+
+        tick_task = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        before = len(ticks)
+        with pytest.raises(TypeError) as info:
+            await time.sleep(0.05)
+        during = len(ticks) - before            # the ticker got no turn while time.sleep blocked
+        tick_task.cancel()
+        return str(info.value), during
+
+    message, ticks_during = asyncio.run(main())
+    assert message == AWAIT_NONE
+    assert ticks_during == 0
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager_task_factory is new in 3.12")
@@ -297,6 +365,47 @@ def test_lesson_task_runs_on_its_own(lesson):
     text = lesson.text_of('pasta = asyncio.create_task(cook("pasta"')
     assert "right after create_task: done = False | log = []" in text
     assert "after the cell waited:   done = True | log = ['start pasta', 'pasta ready']" in text
+
+
+def test_lesson_task_starts_at_the_first_await_that_waits(lesson):
+    assert lesson.text_of("async def never_waits():") == (
+        "cell: created the task\n"
+        "cell: after (1) await on a done Future\n"
+        "cell: after (2) await on a coroutine that never waits\n"
+        "task: started\n"
+        "cell: after (3) await asyncio.sleep(0)\n"
+        "You made no prediction. What happened: 3.\n")
+
+
+def test_lesson_predictions_are_questions_answered_by_reveal(lesson):
+    """Each Predict is a `guess_... = ...` cell; run as committed (no guess), reveal says what happened."""
+    names = [line.split("=")[0].strip() for c in lesson.nb.cells if c.cell_type == "code"
+             for line in c.source.splitlines() if line.startswith("guess_")]
+    assert len(names) >= 9, names
+    for name in names:
+        assert len(lesson.cells_with(f"asynclab.reveal({name},")) == 1, name
+    assert lesson.text.count("You made no prediction. What happened:") == len(names)
+    assert "You made no prediction. What happened: 2 1." in lesson.text_of("async def waiter(task):")
+    assert "You made no prediction. What happened: RuntimeError." in lesson.text_of('tea = cook("tea", 0.03)')
+
+
+def test_lesson_await_time_sleep(lesson):
+    text = lesson.text_of("await time.sleep(0.05)")
+    assert text.startswith(f"TypeError: {AWAIT_NONE}\n... raised after time.sleep had already blocked the loop for ")
+    assert "3.11-3.13 say \"object NoneType can't be used in 'await' expression\", " \
+           "3.14+ say \"'NoneType' object can't be awaited\"." in text
+    assert "other tasks could run meanwhile" in lesson.text_of("await asyncio.sleep(0.05)\nprint")
+
+
+def test_lesson_weak_references_are_going_further_at_the_end(lesson):
+    headings = [c.source.splitlines()[0] for c in lesson.nb.cells
+                if c.cell_type == "markdown" and c.source.startswith("#")]
+    assert headings[-2:] == ["## Summary", "## Going further (optional): watching a forgotten task vanish"]
+    assert not any(h.startswith("## 5.") for h in headings)
+    script_cell = lesson.cells_with('lost_output = run_script("lose")')[0]
+    summary_cell = [i for i, c in enumerate(lesson.nb.cells) if c.source.startswith("## Summary")][0]
+    assert script_cell > summary_cell
+    assert "What happened: 1." in lesson.text_of('lost_output = run_script("lose")')
 
 
 def test_lesson_table(lesson):
