@@ -210,7 +210,7 @@ def test_a_blocking_worker_thread_stops_the_callers_loop_and_await_does_not():
 
 def test_awaiting_a_task_from_another_loop_fails_and_poisons_it_for_its_own_loop():
     async def main():
-        slow = asyncio.create_task(asyncio.sleep(0.05, result="S"), name="S")
+        slow = asyncio.create_task(asyncio.sleep(0.5, result="S"), name="S")
 
         async def wait_for_it(aw):
             return await aw

