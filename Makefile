@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FIRST_LESSON := notebooks/00-start-here.ipynb
 
 .PHONY: lab test test-here test-offline bench exercises clean-notebooks reset-exercise figures html \
-	python-ok venv dev-venv wheels
+	python-ok venv dev-venv wheels public-links
 
 ## python-ok: is $(PYTHON) 3.11 or newer, and was .venv made by it? (says how to fix it if not)
 # Checked before make looks at .venv, so that an old Python gets a sentence, not a pip error, and a
@@ -30,14 +30,33 @@ dev-venv: python-ok
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# In a room without internet, a wheels/ folder made beforehand by `make wheels` is the only source.
+OFFLINE := $(if $(wildcard wheels/*.whl),--no-index --find-links wheels/,)
+
 $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(if $(OFFLINE),@echo "Installing from wheels/ only (no network needed).",$(BIN)/python -m pip install --quiet --upgrade pip)
+	$(BIN)/python -m pip install --quiet $(OFFLINE) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+## wheels: download every package `make lab` installs into wheels/, for a room without internet
+# requirements.txt but its `-e .` (this folder: pip would zip it whole), and setuptools, from which
+# pip builds this folder's package. Run it on a machine with the learners' operating system and
+# Python version; pip takes the files that fit from the folder.
+wheels: venv
+	$(BIN)/python -m pip download --dest wheels/ setuptools $$(grep -v -e '^-e' -e '^#' requirements.txt)
+
+## test-offline: wheels/ (made by `make wheels`) installs into a fresh venv with the network off
+test-offline: dev-venv
+	@test -n "$(OFFLINE)" || $(MAKE) --no-print-directory wheels
+	ASYNCLAB_WHEELS=$(CURDIR)/wheels ASYNCLAB_OFFLINE_INSTALL=1 $(BIN)/python -m pytest -q -s tests/test_offline_install.py
+
+## public-links: rewrite the Colab, Binder and JupyterHub links from README's [repository] URL
+public-links:
+	@$(PYTHON) tools/public_links.py --write
 
 ## lab: open JupyterLab on the first lesson (localhost only, with Jupyter's token)
 # (Jupyter refuses to run as root unless told; containers and some hubs run everything as root.)

@@ -94,7 +94,10 @@ def main(argv):
     args = list(argv)
     while args:
         arg = args.pop(0)
-        if arg == "--given":
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        elif arg == "--given":
             given = True
         elif arg == "--name":
             name = args.pop(0)
