@@ -15,6 +15,9 @@ passes as well as one that lets a burst of `rate` through at once).
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+import threading
 import time
 
 from .core import short, exercise
@@ -60,7 +63,9 @@ class FakeJobs:
             self._count_tasks()
             self.open += 1
             self.max_open = max(self.max_open, self.open)
-            return self._body(i)
+            coro = self._body(i)
+            _made.__dict__.setdefault("coros", []).append(coro)
+            return coro
         job.__name__ = job.__qualname__ = f"job{i}"
         return job
 
@@ -89,6 +94,23 @@ class FakeJobs:
     @property
     def still_running(self):
         return sorted(i for i in self.started if i not in self.finished)
+
+
+_made = threading.local()    # .coros: the job coroutines made in this thread's check
+
+
+def _tidy(cases):
+    """Close the job coroutines a wrong answer made but never awaited (no "never awaited" warning)."""
+    @functools.wraps(cases)
+    async def run(fn, t):
+        _made.coros = []
+        try:
+            await cases(fn, t)
+        finally:
+            for coro in _made.coros:
+                if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                    coro.close()
+    return run
 
 
 def _expect_results(t, got, n):
@@ -125,6 +147,7 @@ def _expect_limited(t, jobs, limit, n):
               'After a failure nothing new may start: the loop that starts jobs must notice a failure'
               ' while it waits for a slot, and on the way out every started task is cancelled and '
               'waited for. Results come from the tasks, in the order you started them.'))
+@_tidy
 async def _bounded_gather(fn, t):
     async with t.case("6 jobs, limit 2: at most 2 at once, results in input order"):
         jobs = FakeJobs([0.12, 0.02, 0.02, 0.02, 0.02, 0.02])
