@@ -42,6 +42,10 @@ NEW = [PYTHONS[v] for v in sorted(PYTHONS) if v >= (3, 11)]
 need_old = pytest.mark.skipif(OLD is None, reason="no Python older than 3.11 on this machine")
 need_two_new = pytest.mark.skipif(len(NEW) < 2, reason="needs two Pythons >= 3.11 (e.g. pyenv's 3.11 and 3.12)")
 need_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed here")
+# Rebuilding a venv takes a minute or two on a busy machine, and does not depend on the Python that
+# runs the tests: done once, from .venv (make test runs the suite again from .venv-py3.X).
+once = pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+                          reason="venv rebuilds are tested once, from .venv's Python")
 
 
 @pytest.fixture
@@ -95,6 +99,7 @@ def test_a_python_that_does_not_exist_gets_the_same_sentence(project):
     assert f"{GUARD}, and `python3.99` was not found." in said and "make PYTHON=python3.12 lab" in said, said
 
 
+@once
 @need_make
 @need_old
 def test_a_venv_made_by_an_old_python_is_rebuilt(project):
@@ -107,6 +112,7 @@ def test_a_venv_made_by_an_old_python_is_rebuilt(project):
     print(f"\n{said.strip()}")
 
 
+@once
 @need_make
 @need_two_new
 def test_a_venv_made_by_another_python_is_rebuilt_when_python_is_named(project):
