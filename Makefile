@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FIRST_LESSON := notebooks/00-start-here.ipynb
 
 .PHONY: lab test test-here test-offline bench exercises clean-notebooks reset-exercise figures html \
-	python-ok venv dev-venv wheels public-links
+	python-ok venv dev-venv installed installed-dev wheels public-links
 
 ## python-ok: is $(PYTHON) 3.11 or newer, and was .venv made by it? (says how to fix it if not)
 # Checked before make looks at .venv, so that an old Python gets a sentence, not a pip error, and a
@@ -22,10 +22,16 @@ python-ok:
 
 # The venv is made in a second make, started after python-ok has run (and perhaps deleted it).
 venv: python-ok
-	@$(MAKE) --no-print-directory $(VENV)/.installed
+	@$(MAKE) --no-print-directory installed
 
 dev-venv: python-ok
-	@$(MAKE) --no-print-directory $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory installed-dev
+
+# (targets with a silent recipe, so that an up-to-date venv prints nothing)
+installed: $(VENV)/.installed
+	@:
+installed-dev: $(VENV)/.installed-dev
+	@:
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -14,6 +14,7 @@ import posixpath
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,13 +95,22 @@ def heading_ids(path):
 
 
 def lab_command():
-    """`make -n lab`'s jupyter command, as words after `jupyter lab`."""
-    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120).stdout
+    """The words after `jupyter lab` in `make -n lab` (or, where make is missing, in the Makefile)."""
+    if shutil.which("make"):
+        out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120).stdout
+    else:                                   # e.g. the Debian chroot of Python 3.14 and 3.15
+        makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+        variables = dict(re.findall(r"^(\w+) := (.*)$", makefile, re.M))
+        out = re.sub(r"\$\((\w+)\)", lambda m: "" if m.group(1) == "ROOT_FLAG" else
+                     variables.get(m.group(1), m.group(0)), makefile)
     lines = [line for line in out.splitlines() if re.search(r"\bjupyter lab\b", line)]
     assert lines, f"`make -n lab` shows no `jupyter lab` command:\n{out}"
     words = shlex.split(lines[-1])
-    return words[words.index("lab") + 1:]
+    args = words[words.index("lab") + 1:]
+    if os.geteuid() == 0 and "--allow-root" not in args:
+        args.append("--allow-root")         # what make adds as root (containers)
+    return args
 
 
 def _free_port():

@@ -41,6 +41,11 @@ OLD = next((PYTHONS[v] for v in sorted(PYTHONS, reverse=True) if v < (3, 11)), N
 NEW = [PYTHONS[v] for v in sorted(PYTHONS) if v >= (3, 11)]
 need_old = pytest.mark.skipif(OLD is None, reason="no Python older than 3.11 on this machine")
 need_two_new = pytest.mark.skipif(len(NEW) < 2, reason="needs two Pythons >= 3.11 (e.g. pyenv's 3.11 and 3.12)")
+need_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed here")
+# Rebuilding a venv takes a minute or two on a busy machine, and does not depend on the Python that
+# runs the tests: done once, from .venv (make test runs the suite again from .venv-py3.X).
+once = pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+                          reason="venv rebuilds are tested once, from .venv's Python")
 
 
 @pytest.fixture
@@ -74,6 +79,7 @@ def version_of(python):
                           capture_output=True, text=True, timeout=60).stdout.strip()
 
 
+@need_make
 @need_old
 @pytest.mark.parametrize("goal", ["lab", "test"])
 def test_an_old_python_gets_one_sentence_not_a_pip_error(project, goal):
@@ -86,12 +92,15 @@ def test_an_old_python_gets_one_sentence_not_a_pip_error(project, goal):
     print(f"\nmake PYTHON={OLD} {goal}:\n{said.strip()}")
 
 
+@need_make
 def test_a_python_that_does_not_exist_gets_the_same_sentence(project):
     status, said = make(project, "PYTHON=python3.99", "lab")
     assert status != 0
     assert f"{GUARD}, and `python3.99` was not found." in said and "make PYTHON=python3.12 lab" in said, said
 
 
+@once
+@need_make
 @need_old
 def test_a_venv_made_by_an_old_python_is_rebuilt(project):
     subprocess.run([OLD, "-m", "venv", "--without-pip", str(project / ".venv")], check=True, timeout=300)
@@ -103,6 +112,8 @@ def test_a_venv_made_by_an_old_python_is_rebuilt(project):
     print(f"\n{said.strip()}")
 
 
+@once
+@need_make
 @need_two_new
 def test_a_venv_made_by_another_python_is_rebuilt_when_python_is_named(project):
     first, second = NEW[0], NEW[1]

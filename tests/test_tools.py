@@ -76,6 +76,7 @@ def test_unbalanced_markers_are_refused_with_the_place():
                    '    raise NotImplementedError("exercise not solved yet")')
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed here")
 def test_make_lab_serves_on_localhost_with_a_token():
     """`make lab` binds to 127.0.0.1 and keeps Jupyter's token (we never turn it off)."""
     import subprocess
