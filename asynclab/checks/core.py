@@ -16,6 +16,10 @@ import gc
 import html
 import inspect
 import itertools
+import os
+import selectors
+import sys
+import sysconfig
 import threading
 import time
 
@@ -24,6 +28,12 @@ BEAT = 0.01           # the heartbeat's period on the check's loop
 STALL = 0.15          # a heartbeat gap longer than this in a failed case: the loop was blocked
 BLOCKED = 0.2         # ... in any case, a single gap this long
 BLOCKED_TOTAL = 0.3   # ... or gaps of more than 50 ms adding up to this much
+# A gap alone does not prove the answer blocked the loop: on a busy machine the operating system
+# may simply not run the check's thread for a while.  So a watchdog thread looks, every SAMPLE
+# seconds while the heartbeat is late, at where the check's thread is: a blocked loop is blamed
+# only when it was seen inside the learner's own code at least SEEN times during the case.
+SAMPLE = 0.02
+SEEN = 3
 CHECK_LIMIT = 6.0     # seconds a whole check may take, whatever happens
 STUB_MESSAGE = "exercise not solved yet"
 
@@ -113,6 +123,7 @@ class Cases:
         self.given_up = False
         self.hung = False
         self.beats = []              # the heartbeat's ticks (perf_counter), when it runs
+        self.seen_in_code = []       # (perf_counter, "line N of fn") while the heartbeat was late
         self.excused = []            # (start, end): the check's own blocking work (gc.collect)
 
     def stall(self, since):
@@ -124,6 +135,14 @@ class Cases:
             own = sum(min(b, e) - max(a, s) for s, e in self.excused if s < b and e > a)
             gaps.append(b - a - own)
         return max(gaps), sum(g for g in gaps if g > 0.05)
+
+    def blocked_by_answer(self, since):
+        """Where the learner's code held the loop since `since` ("line 4 of fn"), or None when
+        the watchdog never saw it there often enough (a late heartbeat was the machine's doing)."""
+        seen = [where for when, where in self.seen_in_code if when > since]
+        if len(seen) < SEEN:
+            return None
+        return max(set(seen), key=seen.count)
 
     def collect_garbage(self):
         """gc.collect(), which can hold the loop for a while: not the answer's doing."""
@@ -199,12 +218,13 @@ class _Case:
             # A blocked loop is the cause, whatever else went wrong: say so first (unless the
             # case's own sentence already says it, in its own words).
             longest, total = t.stall(self.since)
-            if longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL):
+            stalled = longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL)
+            where = t.blocked_by_answer(self.since) if stalled else None
+            if where:
                 t.failures.append(f"{self.description}: the event loop stood still for "
-                                  f"{longest * 1000:.0f} ms (a heartbeat task on it could not run): "
-                                  "something blocked the loop's thread, such as time.sleep() or a "
-                                  "long computation that never awaits (if your code has none, the "
-                                  "machine may just be busy: run the check again)")
+                                  f"{longest * 1000:.0f} ms (a heartbeat task on it could not run) "
+                                  f"while your code ran {where}: something there blocks the loop's "
+                                  "thread, such as time.sleep() or a long computation that never awaits")
                 return True
         if exc is None:
             t.passed.append(self.description)
@@ -406,6 +426,9 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     thread = threading.Thread(target=worker, name=f"asynclab-check-{name}-{next(_serial)}",
                               daemon=True)
     thread.start()
+    if spec["heartbeat"]:
+        threading.Thread(target=_watchdog, args=(thread, t), daemon=True,
+                         name=f"{thread.name}-watchdog").start()
     thread.join(limit)
     seconds = time.perf_counter() - started
     _stop_leftovers(thread)
@@ -449,6 +472,40 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         if given < len(spec["hints"]):
             lines.append(f"  Stuck? hint({name}) gives hint {given + 1} of {len(spec['hints'])}.")
     return CheckResult(name, "failed", lines, seconds, total, len(t.failures))
+
+
+_ASYNCIO = os.path.dirname(asyncio.__file__)
+_OURS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def _learner_frame(frame):
+    """The learner's frame that holds the loop's thread, or None when the thread is in the loop's
+    own machinery (waiting in select(), scheduling) or in the check's code."""
+    if frame.f_code.co_filename.startswith(_ASYNCIO) or frame.f_code.co_filename == selectors.__file__:
+        return None
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith((_ASYNCIO, _OURS)):
+            return None                 # reached the loop (or the check) before any code of theirs
+        if not path.startswith(_STDLIB):
+            return frame                # their code, or a library it calls
+        frame = frame.f_back
+    return None
+
+
+def _watchdog(worker, t):
+    """While the check runs: whenever the heartbeat is late, note where the check's thread is."""
+    while worker.is_alive():
+        time.sleep(SAMPLE)
+        if not t.beats or time.perf_counter() - t.beats[-1] < 2 * SAMPLE:
+            continue
+        frame = sys._current_frames().get(worker.ident)
+        mine = _learner_frame(frame) if frame is not None else None
+        if mine is not None:
+            t.seen_in_code.append((time.perf_counter(),
+                                   f"line {mine.f_lineno} of {mine.f_code.co_name}"))
+        del frame, mine
 
 
 async def _heartbeat(beats):
