@@ -240,10 +240,10 @@ async def _handle_as_they_finish(tasks):
 
 def test_a_wait_loop_that_passes_pending_back_handles_each_task_once_and_ends():
     async def main():
-        tasks = [asyncio.create_task(asynclab.fetch(n, d)) for n, d in [("A", 0.09), ("B", 0.03), ("C", 0.06)]]
+        tasks = [asyncio.create_task(asynclab.fetch(n, d)) for n, d in [("slow", 0.15), ("fast", 0.03), ("medium", 0.09)]]
         return await _handle_as_they_finish(tasks)
 
-    assert asyncio.run(main()) == ["<B>", "<C>", "<A>"]
+    assert asyncio.run(main()) == ["<fast>", "<medium>", "<slow>"]
 
 
 def test_wait_on_an_empty_set_raises_valueerror_instead_of_hanging():
@@ -444,7 +444,7 @@ def test_lesson_taskgroup_cancel_race_per_version(run):
 
 def test_lesson_wait_loops(run):
     assert run.text_of("async def handle_as_they_finish(tasks)") == \
-        "handled, each once, in finishing order: ['<B>', '<C>', '<A>']\n"
+        "handled, each once, in finishing order: ['<fast>', '<medium>', '<slow>']\n"
     assert run.text_of("async def handle_while_true(tasks)") == \
         "after the last task: ValueError: Set of Tasks/Futures is empty.\n"
     assert run.text_of("async def no_reply()") == "after 300 ms the loop is still waiting for ['no reply']\n"
