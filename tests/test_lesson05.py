@@ -8,6 +8,7 @@
 """
 
 import asyncio
+import inspect
 import sys
 import time
 
@@ -240,6 +241,218 @@ def test_swallowing_cancelled_error_breaks_the_timeout_and_reraising_fixes_it():
     assert asyncio.run(limited(well_behaved)) == ("TimeoutError", None)
 
 
+def test_a_task_cancelled_before_its_first_step_runs_no_body_and_no_finally():
+    async def main():
+        log = []
+        connection = {"open": True}
+
+        async def use_then_close(conn):
+            log.append("started")
+            try:
+                await asyncio.sleep(1)
+            finally:
+                conn["open"] = False
+                log.append("finally")
+
+        task = asyncio.create_task(use_then_close(connection))
+        task.cancel()
+        await asyncio.wait([task])
+        return task.cancelled(), log, connection["open"]
+
+    assert asyncio.run(main()) == (True, [], True)
+
+
+def test_cancelled_after_its_first_step_the_finally_runs():
+    """The contrast: one turn later, the body has started, so its finally runs."""
+    async def main():
+        log = []
+
+        async def body():
+            log.append("started")
+            try:
+                await asyncio.sleep(1)
+            finally:
+                log.append("finally")
+
+        task = asyncio.create_task(body())
+        await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.wait([task])
+        return log
+
+    assert asyncio.run(main()) == ["started", "finally"]
+
+
+async def _ignores_one_cancel(also_uncancel, said):
+    async with asyncio.timeout(0.15):
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            if also_uncancel:
+                asyncio.current_task().uncancel()
+        said.append(asyncio.current_task().cancelling())
+        await asyncio.sleep(10)
+
+
+def test_swallowing_leaves_cancelling_at_one_and_a_later_deadline_cancels_instead_of_timing_out():
+    async def main(also_uncancel):
+        said = []
+        job = asyncio.create_task(_ignores_one_cancel(also_uncancel, said))
+        await asyncio.sleep(0)
+        job.cancel()
+        await asyncio.wait([job])
+        return said, job.cancelled(), None if job.cancelled() else type(job.exception())
+
+    assert asyncio.run(main(False)) == ([1], True, None)
+    assert asyncio.run(main(True)) == ([0], False, TimeoutError)
+
+
+def test_uncancel_returns_the_count_left():
+    async def main():
+        async def victim():
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                return me.cancelling(), me.uncancel(), me.cancelling()
+
+        t = asyncio.create_task(victim())
+        await asyncio.sleep(0)
+        t.cancel()
+        return await t
+
+    assert asyncio.run(main()) == (1, 0, 0)
+
+
+# Under the eager task factory, a TaskGroup whose first child fails at once refuses the next
+# create_task only before the fix of CPython gh-128550 (3.12.9, 3.13.2, 3.14); measured on 3.12.1
+# and 3.13.0 (refuse) and 3.14.10, 3.15.2 (accept).
+V = sys.version_info[:3]
+EAGER_GROUP_REFUSES = (3, 12) <= V < (3, 12, 9) or (3, 13) <= V < (3, 13, 2)
+SHUTTING_DOWN = "TaskGroup <TaskGroup errors=1 cancelling> is shutting down"
+
+
+async def _fails_at_once():
+    raise ValueError("bad input")
+
+
+async def _second_job():
+    await asyncio.sleep(0.1)
+
+
+async def _two_children(said):
+    second = None
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(_fails_at_once())
+            job = _second_job()
+            try:
+                second = tg.create_task(job)
+                said.append("accepted")
+            except RuntimeError as e:
+                job.close()
+                said.append(f"refused: {e}")
+                raise
+    except* (ValueError, RuntimeError) as eg:
+        said.append([f"{type(e).__name__}: {e}" for e in eg.exceptions])
+    if second is not None:
+        said.append("second cancelled" if second.cancelled() else "second not cancelled")
+
+
+def _run_two_children(eager):
+    async def main():
+        said = []
+        loop = asyncio.get_running_loop()
+        if eager:
+            loop.set_task_factory(asyncio.eager_task_factory)
+        runner = asyncio.create_task(_two_children(said))
+        loop.set_task_factory(None)
+        await asyncio.wait([runner])
+        return said, runner.cancelled()
+    return asyncio.run(main())
+
+
+def test_taskgroup_with_ordinary_tasks_accepts_the_second_child_and_cancels_it():
+    assert _run_two_children(eager=False) == (
+        ["accepted", ["ValueError: bad input"], "second cancelled"], False)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager_task_factory is new in 3.12")
+def test_taskgroup_under_eager_tasks_refuses_or_accepts_the_second_child_per_version():
+    said, runner_cancelled = _run_two_children(eager=True)
+    if EAGER_GROUP_REFUSES:
+        assert said == [f"refused: {SHUTTING_DOWN}",
+                        ["ValueError: bad input", f"RuntimeError: {SHUTTING_DOWN}"]]
+        # gh-128588: on 3.12 the task that ran the group is left cancelled as well
+        assert runner_cancelled is (V < (3, 13))
+    else:
+        assert (said, runner_cancelled) == (
+            ["accepted", ["ValueError: bad input"], "second cancelled"], False)
+
+
+def test_taskgroup_refuses_create_task_while_shutting_down_on_every_version():
+    """Without eager tasks: a child adds a sibling after the group began to abort.
+
+    3.13+ also closes the refused coroutine (gh-115957); 3.11 and 3.12 leave that to the caller."""
+    async def main():
+        seen = []
+
+        async def late_adder(tg):
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                coro = _second_job()
+                try:
+                    tg.create_task(coro)
+                except RuntimeError as e:
+                    seen.extend([str(e), inspect.getcoroutinestate(coro)])
+                    coro.close()
+                raise
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(late_adder(tg))
+                tg.create_task(_fails_at_once())
+        except* ValueError:
+            pass
+        return seen
+
+    closed = "CORO_CLOSED" if sys.version_info >= (3, 13) else "CORO_CREATED"
+    assert asyncio.run(main()) == ["TaskGroup <TaskGroup tasks=1 errors=1 cancelling> is shutting down", closed]
+
+
+def test_async_timeout_equivalents_in_asyncio():
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def step_under(make, adjust=None):
+            try:
+                async with make() as cm:
+                    if adjust:
+                        adjust(cm)
+                    await asyncio.sleep(0.1)
+                outcome = "finished"
+            except TimeoutError:
+                outcome = "TimeoutError"
+            return outcome, cm.expired()
+
+        async def when_is_the_deadline():
+            async with asyncio.timeout(None) as cm:
+                none = cm.when()
+                cm.reschedule(loop.time() + 5)
+                return none, cm.when() > loop.time()
+
+        return [await step_under(lambda: asyncio.timeout(0.05)),
+                await step_under(lambda: asyncio.timeout_at(loop.time() + 0.05)),
+                await step_under(lambda: asyncio.timeout(0.05), lambda cm: cm.reschedule(cm.when() + 0.2)),
+                await step_under(lambda: asyncio.timeout(None), lambda cm: cm.reschedule(loop.time() + 0.05)),
+                await step_under(lambda: asyncio.timeout(0.05), lambda cm: cm.reschedule(None)),
+                await when_is_the_deadline()]
+
+    assert asyncio.run(main()) == [("TimeoutError", True), ("TimeoutError", True), ("finished", False),
+                                   ("TimeoutError", True), ("finished", False), (None, True)]
+
+
 def test_mixing_except_and_except_star_is_a_syntax_error():
     source = "try:\n    pass\nexcept* ValueError:\n    pass\nexcept TypeError:\n    pass\n"
     with pytest.raises(SyntaxError) as info:
@@ -307,7 +520,8 @@ def test_lesson_printed_what_it_claims(run):
     assert "later:      {'A': 'error (ConnectionError)', 'B': \"result '<B>'\", 'C': \"result '<C>'\"}" in g
     assert "outcomes: {'A': 'error', 'B': 'result', 'C': 'result'}" in run.text_of("outcome = {r.name: r.outcome for r in tl_gather")
     r = run.text_of("return_exceptions=True)\nfor name")
-    assert r == "A -> ConnectionError(\"simulated failure fetching 'A'\")\nB -> '<B>'\nC -> '<C>'\n"
+    assert r == ("A -> ConnectionError(\"simulated failure fetching 'A'\")\nB -> '<B>'\nC -> '<C>'\n"
+                 "You made no prediction. What happened: 1.\n")
     tg = run.text_of("async with asynclab.trace() as tl_tg")
     assert tg.startswith("ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n")
     assert "states:    {'A': 'error (ConnectionError)', 'B': 'cancelled', 'C': 'cancelled'}" in tg
@@ -315,7 +529,8 @@ def test_lesson_printed_what_it_claims(run):
     star = run.text_of('tg.create_task(fail_now(ConnectionError("server gone")), name="N")')
     assert star == ("except* ValueError got: ExceptionGroup('unhandled errors in a TaskGroup', [ValueError('bad value')])\n"
                     "except* ConnectionError got: ExceptionGroup('unhandled errors in a TaskGroup', "
-                    "[ConnectionError('server gone')])\n")
+                    "[ConnectionError('server gone')])\n"
+                    "You made no prediction. What happened: 2.\n")
     cancel = run.text_of("async def download(name)")
     assert cancel.startswith("task.cancel() returned True\nD: started\nmain: cancel requested\n"
                              "D: cleanup in finally\nmain: awaiting the task raised CancelledError\n"
@@ -330,6 +545,64 @@ def test_lesson_printed_what_it_claims(run):
     assert pg == ("gather: the caller got ConnectionError. Of the 4 other tasks, 4 finished with a "
                   "result and 0 were cancelled.\nTaskGroup: the caller got an ExceptionGroup. Of the "
                   "4 other tasks, 1 finished with a result and 3 were cancelled.\n")
+
+
+def test_lesson_predictions_are_answered_by_reveal(run):
+    names = [line.split("=")[0].strip() for c in run.nb.cells if c.cell_type == "code"
+             for line in c.source.splitlines() if line.startswith("guess_")]
+    assert len(names) == 8, names
+    for name in names:
+        assert len(run.cells_with(f"asynclab.reveal({name},")) == 1, name
+    assert run.text.count("You made no prediction. What happened:") == len(names)
+    assert "You made no prediction. What happened: a b c d." in run.text_of("async def download(name)")
+    assert "You made no prediction. What happened: 2." in run.text_of("outcome = {r.name: r.outcome for r in tl_gather")
+    assert "You made no prediction. What happened: 0." in run.text_of("outcome = {r.name: r.outcome for r in tl_tg")
+
+
+def test_lesson_cancelled_before_first_step(run):
+    assert run.text_of("async def use_then_close(conn)") == (
+        "task.cancelled(): True\nlog: []\nconnection still open: True\n"
+        "You made no prediction. What happened: 0.\n")
+
+
+def test_lesson_eager_taskgroup_per_version(run):
+    text = run.text_of("async def fails_at_once()")
+    ordinary = ("ordinary tasks:\n    second create_task accepted\n"
+                "    the group raised ['ValueError: bad input']\n    the second task was cancelled\n")
+    if sys.version_info < (3, 12):
+        eager = ""
+        assert text.startswith("Python 3.11 has no eager task factory "
+                               "(asyncio.eager_task_factory is new in 3.12).\n" + ordinary)
+    elif EAGER_GROUP_REFUSES:
+        eager = (f"eager tasks:\n    second create_task refused: RuntimeError: {SHUTTING_DOWN}\n"
+                 f"    the group raised ['ValueError: bad input', 'RuntimeError: {SHUTTING_DOWN}']\n")
+        if V < (3, 13):
+            eager += "    and the task that ran the group was left cancelled (a bug of 3.12)\n"
+    else:
+        eager = ("eager tasks:\n    second create_task accepted\n"
+                 "    the group raised ['ValueError: bad input']\n    the second task was cancelled\n")
+    assert ordinary + eager + "On other Pythons, with eager tasks: 3.12.0-3.12.8 and 3.13.0-3.13.1 refuse" in text
+
+
+def test_lesson_async_timeout_equivalents(run):
+    lines = [line.split("->") for line in run.text_of("async def step_under(make_deadline").splitlines()]
+    assert [(a.split()[0], b.strip()) for a, b in lines] == [
+        ("timeout(0.05)", "TimeoutError, expired() = True"),
+        ("timeout_at(loop.time()", "TimeoutError, expired() = True"),
+        ("timeout(0.05),", "finished, expired() = False"),
+        ("timeout(None),", "TimeoutError, expired() = True"),
+        ("timeout(0.05),", "finished, expired() = False")]
+    assert [a.split()[-1] for a, _ in lines[2:]] == ["[shift]", "[update]", "[reject]"]
+
+
+def test_lesson_uncancel(run):
+    assert run.text_of("async def ignores_one_cancel(") == (
+        "swallowed without uncancel():\n"
+        "    cancelling() after the swallowed cancel: 1\n"
+        "    at the deadline the job ended cancelled\n"
+        "swallowed with uncancel():\n"
+        "    cancelling() after the swallowed cancel: 0\n"
+        "    at the deadline the job raised TimeoutError\n")
 
 
 def test_lesson_mistakes_print_real_errors(run):

@@ -165,6 +165,138 @@ def test_race_with_wait_first_completed_and_cancelled_losers():
         {"mirror A": "cancelled", "mirror B": "result", "mirror C": "cancelled"}
 
 
+MIRRORS = [("mirror A", 0.15), ("mirror B", 0.03), ("mirror C", 0.09)]
+NO_CANCEL = "'TaskGroup' object has no attribute 'cancel'"
+
+
+async def _race_in_group(mirrors):
+    answers = []
+    async with asyncio.TaskGroup() as tg:
+        async def ask(name, seconds):
+            answers.append(await asynclab.fetch(name, seconds, result=f"file from {name[-1]}"))
+            tg.cancel()
+        for name, seconds in mirrors:
+            tg.create_task(ask(name, seconds), name=name)
+    return answers[0]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 15), reason="TaskGroup.cancel() is new in 3.15")
+def test_taskgroup_cancel_stops_a_race_quietly_on_315():
+    async def main():
+        async with asynclab.trace() as tl:
+            winner = await _race_in_group(MIRRORS)
+        return winner, {r.name: r.outcome for r in tl.tasks}, asyncio.current_task().cancelling()
+
+    winner, outcomes, cancelling = asyncio.run(main())
+    assert winner == "file from B"
+    assert outcomes == {"mirror A": "cancelled", "mirror B": "result", "mirror C": "cancelled"}
+    assert cancelling == 0          # the group took back the cancellation of its body: nothing leaks
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 15), reason="3.15 has TaskGroup.cancel()")
+def test_before_315_the_first_tg_cancel_fails_with_attributeerror():
+    async def main():
+        try:
+            await _race_in_group(MIRRORS)
+        except* AttributeError as eg:
+            errors = eg.exceptions
+        return [f"{type(e).__name__}: {e}" for e in errors]
+
+    assert asyncio.run(main()) == [f"AttributeError: {NO_CANCEL}"]
+
+
+def test_the_private_exception_race_works_on_every_version():
+    class Won(Exception):
+        pass
+
+    async def race(mirrors):
+        async def ask(name, seconds):
+            raise Won(await asynclab.fetch(name, seconds, result=f"file from {name[-1]}"))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for name, seconds in mirrors:
+                    tg.create_task(ask(name, seconds), name=name)
+        except* Won as eg:
+            won = eg.exceptions
+        return [w.args[0] for w in won]
+
+    async def main():
+        async with asynclab.trace() as tl:
+            winners = await race(MIRRORS)
+        return winners, {r.name: r.outcome for r in tl.tasks}
+
+    winners, outcomes = asyncio.run(main())
+    assert winners == ["file from B"]
+    assert outcomes == {"mirror A": "cancelled", "mirror B": "error", "mirror C": "cancelled"}
+
+
+async def _handle_as_they_finish(tasks):
+    handled, pending = [], set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        handled += sorted(t.result() for t in done)
+    return handled
+
+
+def test_a_wait_loop_that_passes_pending_back_handles_each_task_once_and_ends():
+    async def main():
+        tasks = [asyncio.create_task(asynclab.fetch(n, d)) for n, d in [("slow", 0.15), ("fast", 0.03), ("medium", 0.09)]]
+        return await _handle_as_they_finish(tasks)
+
+    assert asyncio.run(main()) == ["<fast>", "<medium>", "<slow>"]
+
+
+def test_wait_on_an_empty_set_raises_valueerror_instead_of_hanging():
+    async def main():
+        messages = []
+        for empty in (set(), []):
+            try:
+                await asyncio.wait(empty, return_when=asyncio.FIRST_COMPLETED)
+            except ValueError as e:
+                messages.append(str(e))
+        return messages
+
+    assert asyncio.run(main()) == ["Set of Tasks/Futures is empty."] * 2
+
+
+def test_a_wait_loop_hangs_only_on_a_task_that_never_finishes_and_a_timeout_ends_it():
+    async def no_reply():
+        await asyncio.get_running_loop().create_future()
+
+    async def main():
+        tasks = [asyncio.create_task(asynclab.fetch("A", 0.02), name="A"),
+                 asyncio.create_task(no_reply(), name="no reply")]
+        try:
+            async with asyncio.timeout(0.2):
+                await _handle_as_they_finish(tasks)
+            hung = False
+        except TimeoutError:
+            hung = True
+        still = names(t for t in tasks if not t.done())
+        # the fix: wait(timeout=...) returns with nothing done; the loop gives up on the rest
+        done, pending = await asyncio.wait(tasks[1:], timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return hung, still, len(done), tasks[1].cancelled()
+
+    assert asyncio.run(main()) == (True, ["no reply"], 0, True)
+
+
+def test_a_wait_loop_that_passes_the_same_tasks_again_repeats_a_done_result():
+    async def main():
+        tasks = [asyncio.create_task(asynclab.fetch(n, d)) for n, d in [("A", 0.02), ("B", 0.5)]]
+        handled = []
+        for _ in range(5):
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            handled += sorted(t.result() for t in done)
+        b_running = not tasks[1].done()
+        tasks[1].cancel()
+        return handled, b_running
+
+    assert asyncio.run(main()) == (["<A>"] * 5, True)
+
+
 def test_retry_demo_timeout_then_error_then_success():
     async def flaky(attempt):
         if attempt == 1:
@@ -255,7 +387,8 @@ def test_lesson_printed_what_it_claims(run):
         "C's result, awaited later: <C>\noutcomes: {'A': 'result', 'C': 'result'}\n")
     assert run.text_of("asyncio.as_completed(tasks, timeout=0.2)") == (
         "got <fast>\ngot <medium>\nas_completed raised TimeoutError()\n"
-        "states: {'slow': 'still running', 'fast': 'done', 'medium': 'done'}\n")
+        "states: {'slow': 'still running', 'fast': 'done', 'medium': 'done'}\n"
+        "You made no prediction. What happened: fast medium.\n")
     af = run.text_of("async for task in asyncio.as_completed(tasks)")
     if sys.version_info >= (3, 13):
         assert af == "fast finished: <fast>\nmedium finished: <medium>\nslow finished: <slow>\n"
@@ -279,6 +412,48 @@ def test_lesson_printed_what_it_claims(run):
                                       "sliding window: 9 jobs, most in progress at once: 3\n")
 
 
+def test_lesson_predictions_are_answered_by_reveal(run):
+    names_ = [line.split("=")[0].strip() for c in run.nb.cells if c.cell_type == "code"
+              for line in c.source.splitlines() if line.startswith("guess_")]
+    assert len(names_) == 6, names_
+    for name in names_:
+        assert len(run.cells_with(f"asynclab.reveal({name},")) == 1, name
+    assert run.text.count("You made no prediction. What happened:") == len(names_)
+    assert run.text_of("async def wait_demo").endswith("You made no prediction. What happened: 1 2 3 2.\n")
+    assert "You made no prediction. What happened: B." in run.text_of("tl_race")
+    assert "You made no prediction. What happened: 3." in run.text_of("async def flaky(attempt)")
+    assert "You made no prediction. What happened: window." in run.text_of("async def sliding_window")
+
+
+def test_lesson_taskgroup_cancel_race_per_version(run):
+    text = run.text_of("async def race_in_group(mirrors)")
+    if sys.version_info >= (3, 15):
+        assert text.startswith(
+            "winner: file from B\n"
+            "outcomes: {'mirror A': 'cancelled', 'mirror B': 'result', 'mirror C': 'cancelled'}\n"
+            f"On 3.11-3.14 the first tg.cancel() fails instead: AttributeError: {NO_CANCEL}.\n")
+    else:
+        minor = sys.version_info.minor
+        assert text == (f"Python 3.{minor}: AttributeError: {NO_CANCEL}\n"
+                        "TaskGroup.cancel() is new in Python 3.15; there this cell prints 'winner: file from B' "
+                        "and a timeline where A and C are cancelled.\n")
+    assert run.text_of("class Won(Exception)").startswith(
+        "winner: file from B\n"
+        "outcomes: {'mirror A': 'cancelled', 'mirror B': 'error', 'mirror C': 'cancelled'}\n")
+
+
+def test_lesson_wait_loops(run):
+    assert run.text_of("async def handle_as_they_finish(tasks)") == \
+        "handled, each once, in finishing order: ['<fast>', '<medium>', '<slow>']\n"
+    assert run.text_of("async def handle_while_true(tasks)") == \
+        "after the last task: ValueError: Set of Tasks/Futures is empty.\n"
+    assert run.text_of("async def no_reply()") == "after 300 ms the loop is still waiting for ['no reply']\n"
+    assert run.text_of("async def handle_with_patience(") == \
+        "handled: ['<A>'] | gave up on (cancelled): ['no reply']\n"
+    assert run.text_of("async def handle_forgetting_pending(") == \
+        "handled: ['<A>', '<A>', '<A>', '<A>', '<A>']\n"
+
+
 def test_lesson_mistakes_print_real_errors(run):
     assert run.text_of("await asyncio.wait(coros)").strip() == \
         "TypeError: Passing coroutines is forbidden, use tasks explicitly."
@@ -295,7 +470,7 @@ def test_lesson_mistakes_print_real_errors(run):
 
 
 def test_lesson_draws_its_timelines(run):
-    assert run.images() >= 4
+    assert run.images() >= 5
 
 
 # ---------------------------------------------------------------- (c) the checks
