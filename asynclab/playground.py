@@ -161,7 +161,7 @@ class Playground:
         if self.image.value:
             display(Image(data=self.image.value, format="png"))
         print("The sliders need a notebook kernel with ipywidgets, which this is not; above is the "
-              "picture for the starting values. Change them from code with .set(name=value).")
+              "picture for the starting values. To see others, call .set(name=value) and show it again.")
 
 
 def _escape(text):
