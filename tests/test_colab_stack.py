@@ -96,7 +96,9 @@ def test_playground_without_widgets_shows_its_picture_and_says_why(capsys):
 # --- on the Colab-like stack --------------------------------------------------------------
 
 @on_colab_stack
-def test_lesson00_runs_clean_and_says_where():
+def test_lesson00_runs_clean_and_says_where(monkeypatch):
+    for name in ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI"):   # tests run from VS Code's terminal
+        monkeypatch.delenv(name, raising=False)
     run = nbrun.execute("notebooks/00-start-here.ipynb")
     first = run.cell_text(run.cells_with("asynclab.versions();")[0])
     assert f"ipykernel {metadata.version('ipykernel')}" in first
