@@ -4,6 +4,8 @@ import platform
 import sys
 from importlib import metadata
 
+from . import environment
+
 _PACKAGES = ["ipykernel", "ipywidgets", "matplotlib", "nest-asyncio"]
 
 # What changes between the Pythons the collection supports.
@@ -18,15 +20,17 @@ _NOTES = [
 
 
 def versions(show=True):
-    """Print (and return as a dict) Python's and the key packages' versions."""
+    """Print (and return as a dict) Python's and the key packages' versions, and where this runs."""
     found = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
+    found["environment"] = environment.detect()
     if show:
-        print("  ".join(f"{k} {v}" for k, v in found.items()))
+        print("  ".join(f"{k} {v}" for k, v in found.items() if k != "environment"))
+        print(f"Running in {environment.describe()}.")
         for since, note in _NOTES:
             mark = "yes" if sys.version_info >= since else "no, not on this Python"
             print(f"  - {note} [{mark}]")

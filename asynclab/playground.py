@@ -20,6 +20,7 @@ import threading
 
 from matplotlib.figure import Figure
 
+from . import environment
 from .tracer import trace
 
 RUN_LIMIT = 10.0   # seconds a scenario may take before the playground gives up on it
@@ -146,8 +147,21 @@ class Playground:
         except Exception as err:  # shown in the caption: a scenario's own mistake
             outcome["error"] = err
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self):
+        """Show the live widget; where widgets cannot run, the current picture and why.
+
+        `display(widget)` works on ipywidgets 7 and 8 alike (a version 7 VBox has no
+        `_repr_mimebundle_`, only its own display hook).
+        """
+        from IPython.display import Image, display
+
+        if environment.widgets_work():
+            display(self.widget)
+            return
+        if self.image.value:
+            display(Image(data=self.image.value, format="png"))
+        print("The sliders need a notebook kernel with ipywidgets, which this is not; above is the "
+              "picture for the starting values. To see others, call .set(name=value) and show it again.")
 
 
 def _escape(text):

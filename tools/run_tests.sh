@@ -58,6 +58,10 @@ run_suite "$main" pytest_in .venv "$main" -q -m "not browser"
 # The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
 run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
 
+# Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once.
+bash tools/colab_env.sh && run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py \
+    || failed+=("Colab's stack (install)")
+
 # Other interpreters on this machine: the newest patch release of each minor version >= 3.11.
 declare -A seen=([$main_minor]=1)
 candidates=()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Make .venv-colab: Python 3.12 with Google Colab's published kernel stack (requirements-colab.txt)
+# and asynclab, for tests/test_colab_stack.py.  Reinstalls only when its requirements change.
+#     bash tools/colab_env.sh && .venv-colab/bin/python -m pytest -q tests/test_colab_stack.py
+set -eu
+cd "$(dirname "$0")/.."
+VENV=.venv-colab
+STAMP=$VENV/.installed-colab
+if [ -f "$STAMP" ] && [ ! requirements-colab.txt -nt "$STAMP" ] && [ ! pyproject.toml -nt "$STAMP" ]; then
+    exit 0
+fi
+PY=${COLAB_PYTHON:-}
+if [ -z "$PY" ]; then
+    for candidate in "$(pyenv root 2>/dev/null)"/versions/3.12.*/bin/python python3.12; do
+        if command -v "$candidate" >/dev/null 2>&1; then PY=$candidate; break; fi
+    done
+fi
+[ -n "$PY" ] || { echo "no Python 3.12 found (Colab runs 3.12); set COLAB_PYTHON=/path/to/python3.12" >&2; exit 1; }
+echo "=== setting up $VENV from requirements-colab.txt with $PY ==="
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet -r requirements-colab.txt
+# asynclab itself, without letting it upgrade any of Colab's packages.
+"$VENV/bin/python" -m pip install --quiet --no-deps -e .
+"$VENV/bin/python" -m pip check
+touch "$STAMP"
