@@ -425,16 +425,6 @@ def test_lesson_shared_session(run):
     assert lines[2] == "You made no prediction. What happened: 12 3."
 
 
-def test_every_assert_in_the_lesson_says_why():
-    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            tree = compile(cell.source, LESSON, "exec",
-                           flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            bare = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
-            assert not bare, bare
-
-
 def test_lesson_mistakes_print_real_errors(run):
     fragile = run.text_of("async def crawl_fragile")
     assert "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)" in fragile

@@ -1,5 +1,6 @@
 """Every notebook runs top to bottom in a fresh kernel, carries no outputs, and exercises match solutions."""
 
+import ast
 import json
 import re
 import sys
@@ -88,6 +89,19 @@ def test_every_lesson_links_on():
     for here, after in zip(lessons, lessons[1:]):
         text = here.read_text(encoding="utf-8")
         assert after.name in text, f"{here.name} should link to the next lesson, {after.name}"
+
+
+@pytest.mark.parametrize("relpath", [p for p in NOTEBOOKS if p.startswith("notebooks/")])
+def test_every_assert_in_a_lesson_says_why(relpath):
+    """Run out of order, a learner reads a sentence, never a bare AssertionError."""
+    for cell in read(ROOT / relpath).cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines()
+                         if not line.lstrip().startswith(("%", "!")))     # IPython magics
+        tree = compile(code, relpath, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        bare = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
+        assert not bare, f"{relpath}: these asserts give no message: {bare}"
 
 
 def test_exercise_checks_report_not_solved(tmp_path):
