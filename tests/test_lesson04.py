@@ -286,7 +286,7 @@ NEST_SCRIPT = textwrap.dedent('''
         return [asyncio.run.__module__, type(loop).run_until_complete.__module__,
                 type(loop)._check_running.__module__,
                 asyncio.Task is asyncio.tasks._PyTask, hasattr(asyncio, "_nest_patched"),
-                type(task).__module__]
+                type(task).__module__, asyncio.Future is asyncio.futures._PyFuture]
 
     async def timeout_in_a_task():
         try:
@@ -322,12 +322,13 @@ def test_nest_asyncio_patches_asyncio_and_lets_other_tasks_run_inside_a_plain_ca
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == ("['asyncio.runners', 'asyncio.base_events', 'asyncio.base_events', False, False, "
-                        "'_asyncio']")
-    # nest_asyncio 1.6.0 swaps in the pure-Python Task on every version; nest-asyncio2 keeps the C
-    # Task from 3.14 on.
+                        "'_asyncio', False]")
+    # nest_asyncio 1.6.0 swaps in the pure-Python Task and Future on every version; nest-asyncio2
+    # keeps the C ones from 3.14 on.
     pure_python_task = module == "nest_asyncio" or sys.version_info < (3, 14)
     task_module = "asyncio.tasks" if pure_python_task else "_asyncio"
-    assert lines[1] == f"['{module}', '{module}', '{module}', {pure_python_task}, True, '{task_module}']"
+    assert lines[1] == (f"['{module}', '{module}', '{module}', {pure_python_task}, True, '{task_module}', "
+                        f"{pure_python_task}]")
     assert lines[2] == "42 True"
     # 3.12 added asyncio.run(..., loop_factory=...): nest_asyncio 1.6.0's replacement lacks it.
     expected = sys.version_info >= (3, 12) and module == "nest_asyncio2"
