@@ -2,7 +2,7 @@
 
 Why each run happens in a worker thread with its own event loop: in JupyterLab 4.4+
 a widget callback may run in a kernel *subshell* thread, whose running loop is not
-the one the cells use (see GUIDE section 7).  Our browser tests saw both with JupyterLab
+the one the cells use.  Our browser tests saw both with JupyterLab
 4.6.6 and ipykernel 7.4.0: the first slider move after a cell ran on the main thread, in
 the cells' loop; later moves ran on a `subshell-...` thread with a loop of its own.  A scenario run by `asyncio.run()` in a
 fresh thread behaves the same wherever the callback runs, never touches the cells'

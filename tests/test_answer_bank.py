@@ -138,3 +138,11 @@ def test_the_reference_solution_passes(exercise, source):
     running after an error, workers=0 refused (each a case of its check)."""
     result = check(load(exercise, source), exercise)
     assert result.passed, result.message
+
+
+def test_no_two_exercises_share_a_hint():
+    owner = {}
+    for name, spec in core._REGISTRY.items():
+        for text in spec["hints"]:
+            assert owner.setdefault(text, name) == name, \
+                f"{name} and {owner[text]} give the same hint: {text!r}"

@@ -59,8 +59,13 @@ run_suite "$main" pytest_in .venv "$main" -q -m "not browser"
 run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
 
 # Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once.
-bash tools/colab_env.sh && run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py \
-    || failed+=("Colab's stack (install)")
+colab=0
+bash tools/colab_env.sh || colab=$?
+case $colab in
+    0) run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py ;;
+    3) echo "note: no Python 3.12 on this machine, so Colab's stack was not tested" ;;
+    *) failed+=("Colab's stack (install)") ;;
+esac
 
 # Other interpreters on this machine: the newest patch release of each minor version >= 3.11.
 declare -A seen=([$main_minor]=1)

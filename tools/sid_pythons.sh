@@ -38,7 +38,10 @@ make_chroot() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     fi
     say "making a Debian sid chroot in $CHROOT (about a minute)"
-    rm -rf "$CHROOT"
+    # A half-made chroot from an earlier try may still have /dev and a repository bind-mounted in
+    # it: unmount everything first, and never let rm cross into another file system.
+    unmount_all
+    rm -rf --one-file-system "$CHROOT"
     mkdir -p "$(dirname "$CHROOT")"
     debootstrap --variant=minbase --include=ca-certificates sid "$CHROOT" >/dev/null
     mount_all
@@ -51,6 +54,14 @@ make_chroot() {
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive chroot "$CHROOT" apt-get install -y -qq $packages >/dev/null
     touch "$STAMP"
+}
+
+unmount_all() {
+    local target
+    # Deepest first, so that /dev/pts goes before /dev.
+    for target in $(awk -v root="$CHROOT" '$2 == root || index($2, root "/") == 1 {print $2}' /proc/mounts | sort -r); do
+        umount -l "$target" 2>/dev/null || true
+    done
 }
 
 mount_one() {   # $1 = source, $2 = target inside the chroot, rest = mount options

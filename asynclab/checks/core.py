@@ -496,7 +496,7 @@ def _learner_frame(frame):
 
 def _watchdog(worker, t):
     """While the check runs: whenever the heartbeat is late, note where the check's thread is."""
-    while worker.is_alive():
+    while worker.is_alive() and not t.given_up:      # a given-up check's thread may live on
         time.sleep(SAMPLE)
         if not t.beats or time.perf_counter() - t.beats[-1] < 2 * SAMPLE:
             continue

@@ -177,12 +177,13 @@ async def _gather_settled(fn, t):
 
 @exercise("with_timeout", kind="async", params=["aw", "seconds"],
           hints=(
-              'Lesson 05 showed a way to wait for several awaitables without the first error ending '
-              'the wait.',
-              'That way turns every failure into an item of the result list, in argument order; then '
-              "each item becomes an ('ok', ...) or ('error', ...) pair.",
-              'When gather_settled itself is cancelled, its children must be cancelled too: the tool '
-              'from lesson 05 does that for you, a loop of your own awaits does not.'))
+              'Lesson 05 showed a way to put a deadline around one await, so that the work is '
+              'cancelled when the time is up.',
+              'When that deadline passes, the work is cancelled and a TimeoutError comes out of the '
+              'block: catch it there and give back the default instead.',
+              'Not every TimeoutError is yours: the work itself may raise one long before the '
+              'deadline. Only your own deadline turns into the default; any other error goes on to '
+              'the caller.'))
 @_tidy
 async def _with_timeout(fn, t):
     async with t.case("in time"):

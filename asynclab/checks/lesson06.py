@@ -180,13 +180,13 @@ class _Flaky:
 
 @exercise("retry", kind="async", params=["coro_fn"],
           hints=(
-              'Start every racer at once, then wait for whichever finishes first, again and again: '
-              'lesson 06 shows a wait that returns after the first completion.',
-              'A racer that finished may have failed, or ended cancelled: only a real result wins. '
-              'Keep waiting for the others until one succeeds or none is left.',
-              'However race ends (a winner, every racer lost, or race itself cancelled), the tasks '
-              "still running are cancelled and waited for; an ExceptionGroup reports the losers' "
-              'errors.'))
+              'Each attempt needs a fresh coroutine: call coro_fn again every time (lesson 01: a '
+              'coroutine can be awaited only once).',
+              'Give each attempt its own deadline, as lesson 05 did for one await; between two '
+              'attempts pause, twice as long each time, and do not pause after the last one.',
+              'Only the errors in RETRYABLE may go away by themselves: retry those. Anything else (a '
+              'TypeError, a bug) would fail the same way again, so let it out at once. When every '
+              'attempt failed, raise the last error.'))
 async def _retry(fn, t):
     async with t.case("succeeds at once"):
         f = _Flaky(["ok"])
