@@ -41,3 +41,6 @@ def test_lesson_prints_and_reveals_what_happened():
     block_ms = re.search(r"whole block: (\d+) ms", demo).group(1)
     assert _revealed(run, "asynclab.reveal(my_guess_order") == ["C B A", f"{block_ms} ms"]
     assert "finish order C, B, A; all three in progress at once" in run.text_of("for rec in tl.tasks:")
+    five = run.text_of('await requests(5, 100, "together")')
+    apart_ms, together_ms = re.search(r"one after the other (\d+) ms, together (\d+) ms", five).groups()
+    assert _revealed(run, 'await requests(5, 100, "together")') == [f"{apart_ms} ms", f"{together_ms} ms"]

@@ -407,6 +407,17 @@ def test_lesson_predictions_reveal_what_happened(run):
     assert _revealed(run, "async def careless(i, fail):") == "0"
     assert _revealed(run, "BUG: a new Semaphore") == "8"
     assert _revealed(run, "sem = asyncio.Semaphore(2)\nawait double") == "3"
+    # how many of the 12 started within the first 100 ms under Semaphore(3): the count the lesson
+    # printed (all 12 start within a few tens of ms; the exact count is the machine's, so it is read back)
+    rate = run.text_of("RATE, PER = 3, 0.100")
+    first = int(re.search(r"Semaphore\(3\): (\d+) of the 12 requests started within the first 100 ms", rate).group(1))
+    assert first > 3 and _revealed(run, "RATE, PER = 3, 0.100") == str(first)
+    # where the total stops improving: the smallest k within 15 % of the fastest, from the rows printed
+    text = run.text_of("async def measure(k):")
+    totals = {int(k): int(t) for k, t in re.findall(r"^k = (\d+): whole batch (\d+) ms", text, re.M)}
+    knee = int(re.search(r"^the total stops improving at k = (\d+) ", text, re.M).group(1))
+    assert knee in totals and _revealed(run, "async def measure(k):") == str(knee)
+    assert totals[knee] <= 1.15 * min(totals.values()) + 1      # the k it names is that fast (+1: rows are whole ms)
 
 
 def test_lesson_common_mistakes(run):
