@@ -11,6 +11,7 @@ summary that tools/run_tests.sh prints.
 """
 
 import functools
+import re
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,13 @@ class Executed:
         found = self.cells_with(needle)
         assert len(found) == 1, f"{self.path.name}: {len(found)} cells contain {needle!r}"
         return self.cell_text(found[0])
+
+    def revealed(self, needle):
+        """What the reveal lines of the cell containing `needle` said happened, in order (no guess
+        made when the tests run: every guess is still `...`)."""
+        said = re.findall(r"^You made no prediction\. What happened: (.+)\.$", self.text_of(needle), re.M)
+        assert said, self.text_of(needle)
+        return said
 
     def images(self):
         return sum(1 for c in self.nb.cells if c.cell_type == "code"

@@ -23,24 +23,17 @@ def test_three_requests_started_together_overlap():
     assert tl.duration < 0.15 + 0.09
 
 
-def _revealed(run, needle):
-    """What a reveal cell said happened (no guess made: the guess is still `...`)."""
-    said = re.findall(r"You made no prediction\. What happened: (.+)\.$", run.text_of(needle), re.M)
-    assert said, run.text_of(needle)
-    return said
-
-
 def test_lesson_prints_and_reveals_what_happened():
     run = execute(LESSON)
     loop_cell = run.text_of("cell_task = asyncio.current_task()")
     assert "| running: True" in loop_cell
     assert "this cell runs inside a task: True" in loop_cell
-    assert _revealed(run, "cell_task = asyncio.current_task()") == ["works"]
+    assert run.revealed("cell_task = asyncio.current_task()") == ["works"]
     demo = run.text_of('tl.plot(title="three requests started together")')
     assert "finish order: ['fetch C', 'fetch B', 'fetch A']" in demo
     block_ms = re.search(r"whole block: (\d+) ms", demo).group(1)
-    assert _revealed(run, "asynclab.reveal(my_guess_order") == ["C B A", f"{block_ms} ms"]
+    assert run.revealed("asynclab.reveal(my_guess_order") == ["C B A", f"{block_ms} ms"]
     assert "finish order C, B, A; all three in progress at once" in run.text_of("for rec in tl.tasks:")
     five = run.text_of('await requests(5, 100, "together")')
     apart_ms, together_ms = re.search(r"one after the other (\d+) ms, together (\d+) ms", five).groups()
-    assert _revealed(run, 'await requests(5, 100, "together")') == [f"{apart_ms} ms", f"{together_ms} ms"]
+    assert run.revealed('await requests(5, 100, "together")') == [f"{apart_ms} ms", f"{together_ms} ms"]

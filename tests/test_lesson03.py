@@ -393,30 +393,23 @@ def test_lesson_changing_the_limit(run):
         "while the limit was 1: at most 1 inside when a request entered"]
 
 
-def _revealed(run, needle):
-    """What the reveal after a demo said happened (no guess made: the guess is still `...`)."""
-    found = re.search(r"^You made no prediction\. What happened: (.+)\.$", run.text_of(needle), re.M)
-    assert found, run.text_of(needle)
-    return found.group(1)
-
-
 def test_lesson_predictions_reveal_what_happened(run):
     took = re.search(r"the whole batch took (\d+) ms", run.text_of("async def request(i):")).group(1)
-    assert _revealed(run, "asynclab.reveal(my_guess, round(tl.duration") == f"{took} ms"
-    assert _revealed(run, "async def request_then_release(i):") == "3"
-    assert _revealed(run, "async def careless(i, fail):") == "0"
-    assert _revealed(run, "BUG: a new Semaphore") == "8"
-    assert _revealed(run, "sem = asyncio.Semaphore(2)\nawait double") == "3"
+    assert run.revealed("asynclab.reveal(my_guess, round(tl.duration")[0] == f"{took} ms"
+    assert run.revealed("async def request_then_release(i):")[0] == "3"
+    assert run.revealed("async def careless(i, fail):")[0] == "0"
+    assert run.revealed("BUG: a new Semaphore")[0] == "8"
+    assert run.revealed("sem = asyncio.Semaphore(2)\nawait double")[0] == "3"
     # how many of the 12 started within the first 100 ms under Semaphore(3): the count the lesson
     # printed (all 12 start within a few tens of ms; the exact count is the machine's, so it is read back)
     rate = run.text_of("RATE, PER = 3, 0.100")
     first = int(re.search(r"Semaphore\(3\): (\d+) of the 12 requests started within the first 100 ms", rate).group(1))
-    assert first > 3 and _revealed(run, "RATE, PER = 3, 0.100") == str(first)
+    assert first > 3 and run.revealed("RATE, PER = 3, 0.100")[0] == str(first)
     # where the total stops improving: the smallest k within 15 % of the fastest, from the rows printed
     text = run.text_of("async def measure(k):")
     totals = {int(k): int(t) for k, t in re.findall(r"^k = (\d+): whole batch (\d+) ms", text, re.M)}
     knee = int(re.search(r"^the total stops improving at k = (\d+) ", text, re.M).group(1))
-    assert knee in totals and _revealed(run, "async def measure(k):") == str(knee)
+    assert knee in totals and run.revealed("async def measure(k):")[0] == str(knee)
     assert totals[knee] <= 1.15 * min(totals.values()) + 1      # the k it names is that fast (+1: rows are whole ms)
 
 
