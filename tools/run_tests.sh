@@ -157,6 +157,22 @@ for minor in $sid_versions; do
     queue "$version" sid run env ASYNCLAB_KERNEL_REPORT="$REPORTS/$version.txt" \
         "$venv/bin/python" -m pytest -rs "${OTHERS[@]}"
 done
+# A room without internet (README): on CI, make the wheel folder `make wheels` would make (from
+# the package index, which CI reaches) in test-artifacts/, then install from it into a fresh
+# venv with the network shut off (tests/test_offline_install.py).  Queued with the others.
+offline_room() {
+    local wheels=test-artifacts/wheels
+    mkdir -p "$wheels"
+    .venv/bin/python -m pip download --quiet --dest "$wheels" setuptools \
+        $(grep -v -e '^-e' -e '^#' requirements.txt) > "$wheels/download.log" 2>&1 ||
+        { tail -n 30 "$wheels/download.log"; echo "could not download the wheels (see above)"; return 1; }
+    echo "downloaded $(ls "$wheels"/*.whl | wc -l) wheels into $wheels"
+    ASYNCLAB_WHEELS="$PWD/$wheels" ASYNCLAB_OFFLINE_INSTALL=1 \
+        .venv/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_offline_install.py
+}
+if [ "${CI:-}" = true ]; then
+    queue "$main (an offline install from a wheel folder)" offline_room
+fi
 run_queued
 
 echo
