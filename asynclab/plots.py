@@ -1,6 +1,6 @@
 """Draw a Timeline as a Gantt chart: one row per task, running, ready or waiting.
 
-All spans of one kind (running, or waiting for one kind of thing) become one collection
+All spans of one kind (running, ready, or waiting for one kind of thing) become one collection
 holding a single compound path of rectangles, so ten thousand tasks draw in a fraction
 of a second (one artist per bar takes many seconds).
 """

@@ -50,7 +50,8 @@ def test_ten_thousand_tasks_use_a_handful_of_collections():
     bars = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_paths()) == 1]
     assert len(ax.collections) <= 8
     rectangles = sum(len(c.get_paths()[0].vertices) // 5 for c in bars)
-    assert rectangles == sum(len(r.running) + len(r.waiting) for r in tl.tasks)  # every span drawn
+    assert rectangles == sum(len(r.running) + len(r.waiting) + len(getattr(r, "ready", ()))
+                             for r in tl.tasks)                            # every span drawn
     assert len(ax.patches) == 0
     assert ax.get_yticklabels() == [] or len(ax.get_yticks()) <= 60
     ax.figure.canvas.draw()
