@@ -141,7 +141,7 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
         if rows_:
             ax.add_collection(_bars(rows_, np.multiply(a_, scale), np.multiply(b_, scale), colour),
                               autolim=False)
-            if max(np.subtract(b_, a_)) >= visible_width:
+            if np.max(np.subtract(b_, a_)) >= visible_width:
                 handles.append(Patch(facecolor=colour, label=text))
     if run_rows:
         a = np.multiply(run_a, scale)
