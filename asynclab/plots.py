@@ -1,16 +1,20 @@
-"""Draw a Timeline as a Gantt chart: one row per task, running vs waiting.
+"""Draw a Timeline as a Gantt chart: one row per task, running, ready or waiting.
 
-All spans of one kind (running, or waiting for one kind of thing) become one collection
+All spans of one kind (running, ready, or waiting for one kind of thing) become one collection
 holding a single compound path of rectangles, so ten thousand tasks draw in a fraction
 of a second (one artist per bar takes many seconds).
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from matplotlib.collections import PathCollection
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.path import Path
+from matplotlib.ticker import MaxNLocator
 
 # What a waiting task waited for, grouped into a few colours a learner can tell apart.
 _WAIT_KINDS = [
@@ -25,6 +29,14 @@ _WAIT_KINDS = [
     ("waiting (other)", "#eeeeee", lambda w: True),
 ]
 _RUNNING_COLOUR = "#08519c"
+# Ready: it could have run, but another task (or the loop itself) was running.  Records made
+# by a tracer without ready spans simply have none (getattr below).
+_READY = ("ready, held up by the loop", "#fb9a99")
+_LIMIT_COLOUR = "#cb181d"
+# A kind of span is named in the legend only if at least one of its spans is this share of
+# the time axis wide (three or four pixels): a colour nobody can make out needs no name, and
+# a first turn that took a fraction of a millisecond should not add one to every legend.
+_VISIBLE_SHARE = 1 / 150
 _OUTCOME_MARKS = {"error": ("X", "#cb181d", "raised an error"),
                   "cancelled": ("s", "#252525", "cancelled")}
 _BAR_HEIGHT = 0.7
@@ -52,7 +64,7 @@ def _bars(rows, starts, ends, colour):
 
 
 def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None, limit=None,
-                  legend=True, unit=None):
+                  legend=True, unit=None, tmax=None):
     """Draw `timeline` and return the Gantt chart's Axes.
 
     ax           draw into this Axes; by default into a new figure
@@ -62,12 +74,19 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
                  (default: on when there are at least two tasks)
     limit        draw a line at this height on the strip (a Semaphore's limit, say)
     unit         "ms" or "s"; by default ms for traces shorter than two seconds
+    tmax         end the time axis here (seconds since the trace began), e.g. another trace's
+                 duration, so that two figures the text compares share one time scale
     Steps shorter than a pixel are drawn one pixel wide, so every step stays visible.
     """
     records = timeline.tasks
     end = max([timeline.duration] + [b for r in records for _, b in r.running])
+    if tmax is not None and (isinstance(tmax, bool) or not isinstance(tmax, numbers.Real)
+                             or not tmax > 0):
+        raise ValueError(f"tmax must be a number of seconds greater than 0, such as "
+                         f"other_timeline.duration; got {tmax!r}")
+    shown = float(tmax) if tmax is not None else end       # seconds the time axis shows
     if unit is None:
-        unit = "ms" if end < 2 else "s"
+        unit = "ms" if shown < 2 else "s"
     if unit not in ("ms", "s"):
         raise ValueError('unit must be "ms" or "s"')
     scale = 1000.0 if unit == "ms" else 1.0
@@ -87,13 +106,27 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
     elif not concurrency:
         strip = None
 
+    x_right = shown * scale * 1.02 or 1.0
+    ax.set_xlim(0, x_right)
+    ax.set_xlabel(f"time since the trace began ({unit})")
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    if not records:
+        _draw_no_tasks(ax, timeline.duration * scale, unit)
+        _hide_strip(ax, strip)
+        return ax
+
     # Gather every span into flat arrays, one set per colour.
     run_rows, run_a, run_b = [], [], []
+    ready = ([], [], [])
     wait = [([], [], []) for _ in _WAIT_KINDS]
     marks = {k: ([], []) for k in _OUTCOME_MARKS}
     for row, r in enumerate(records):
         for a, b in r.running:
             run_rows.append(row), run_a.append(a), run_b.append(b)
+        for a, b in getattr(r, "ready", ()):
+            ready[0].append(row), ready[1].append(a), ready[2].append(b)
         for a, b, what in r.waiting:
             rows_, a_, b_ = wait[_kind_of(what)]
             rows_.append(row), a_.append(a), b_.append(b)
@@ -102,14 +135,17 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
             marks[r.outcome][1].append(row)
 
     handles = []
-    for (text, colour, _), (rows_, a_, b_) in zip(_WAIT_KINDS, wait):
+    visible_width = shown * _VISIBLE_SHARE
+    for (text, colour), (rows_, a_, b_) in ([(_READY, ready)] +
+                                            [((t, c), w) for (t, c, _), w in zip(_WAIT_KINDS, wait)]):
         if rows_:
             ax.add_collection(_bars(rows_, np.multiply(a_, scale), np.multiply(b_, scale), colour),
                               autolim=False)
-            handles.append(Patch(facecolor=colour, label=text))
+            if np.max(np.subtract(b_, a_)) >= visible_width:
+                handles.append(Patch(facecolor=colour, label=text))
     if run_rows:
         a = np.multiply(run_a, scale)
-        b = np.maximum(np.multiply(run_b, scale), a + end * scale / 250)   # at least ~a pixel
+        b = np.maximum(np.multiply(run_b, scale), a + x_right / 255)   # at least ~a pixel
         ax.add_collection(_bars(run_rows, a, b, _RUNNING_COLOUR), autolim=False)
         handles.insert(0, Patch(facecolor=_RUNNING_COLOUR, label="running (its code executing)"))
     for outcome, (xs, ys) in marks.items():
@@ -118,26 +154,45 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
             ax.scatter(xs, ys, marker=marker, color=colour, s=36, zorder=3, label=text)
 
     n = len(records)
-    ax.set_xlim(0, end * scale * 1.02 or 1)
     ax.set_ylim(n - 0.5, -0.5)                      # first task on top
     if n <= _MAX_ROW_LABELS:
         ax.set_yticks(range(n), [r.display_name for r in records])
     else:
         ax.set_ylabel(f"{n} tasks, in creation order")
-    ax.set_xlabel(f"time since the trace began ({unit})")
-    ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title)
     if legend and (handles or any(xs for xs, _ in marks.values())):
         extra, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.01, 1),
                   fontsize="small", frameon=False)
 
     if strip is not None:
-        _draw_concurrency(strip, records, end, scale, limit)
-        strip.set_xlabel(ax.get_xlabel())
-        ax.set_xlabel("")
+        if _draw_concurrency(strip, records, end, scale, limit):
+            strip.set_xlabel(ax.get_xlabel())
+            ax.set_xlabel("")
+        else:
+            _hide_strip(ax, strip)
     return ax
+
+
+def _hide_strip(ax, strip):
+    """No task ever started: an empty strip would only puzzle.  Hide it, and give the chart
+    back the time axis labels a shared axis took away from it."""
+    if strip is not None:
+        strip.set_visible(False)
+        ax.xaxis.set_tick_params(labelbottom=True)
+
+
+def _draw_no_tasks(ax, duration, unit):
+    """A trace in which no task was created: the block's own code did everything itself,
+    one await after another.  Draw that as one row, with a sentence saying so."""
+    ax.add_patch(Rectangle((0, -_BAR_HEIGHT / 2), duration, _BAR_HEIGHT, facecolor="#f7f7f7",
+                           edgecolor="#969696", hatch="//", linewidth=0.8))
+    ax.set_ylim(0.5, -0.5)
+    ax.set_yticks([0], ["the traced block"])
+    amount = f"{duration:.0f} ms" if unit == "ms" else f"{duration:.2f} s"
+    ax.text(duration / 2, 0, "No task was created inside the trace: the block's own code awaited\n"
+            f"one thing after another, never two at once ({amount} in all).",
+            ha="center", va="center", fontsize="small",
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
 
 
 _GATED = ("Semaphore", "Lock", "Condition", "Event", "Barrier", "Queue.get", "Queue.put", "Queue.join")
@@ -159,7 +214,7 @@ def _draw_concurrency(ax, records, end, scale, limit):
     In progress: started and not yet finished.  Held at a gate: waiting for a Semaphore,
     Lock, Event, Condition or Queue.  The dark line (in progress minus held) is what a
     Semaphore limits, so the limit line is drawn against it; with no gate it is the same
-    as the shaded area and gets no legend entry of its own.
+    number as the shaded area, and one legend entry names both.
     """
     alive, free, gated = [], [], False
     for r in records:
@@ -174,19 +229,28 @@ def _draw_concurrency(ax, records, end, scale, limit):
                 free += [(a, -1), (b, 1)]
                 gated = True
     if not alive:
-        return
+        return False
     t, level = _step_counts(alive, end)
-    ax.fill_between(t * scale, level, step="post", color=_RUNNING_COLOUR, alpha=0.15,
-                    linewidth=0, label="tasks in progress")
+    area = ax.fill_between(t * scale, level, step="post", color=_RUNNING_COLOUR, alpha=0.15,
+                           linewidth=0)
+    t_free, level_free = _step_counts(free, end) if gated else (t, level)
+    line, = ax.step(t_free * scale, level_free, where="post", color=_RUNNING_COLOUR, linewidth=1.3,
+                    zorder=3)
     if gated:       # only then is "past the gate" a different number worth its own line
-        t, level_free = _step_counts(free, end)
-        label = "in progress, not held at a gate"
+        handles = [(area, "tasks in progress"), (line, "dark line: in progress, not held at a gate")]
     else:
-        level_free, label = level, None
-    ax.step(t * scale, level_free, where="post", color=_RUNNING_COLOUR, linewidth=1.3, label=label)
+        handles = [((area, line), "tasks in progress (shaded, and the dark line)")]
     if limit is not None:
-        ax.axhline(limit, color="#cb181d", linestyle="--", linewidth=1, label=f"limit {limit}")
+        # Wider than the dark line and beneath it: where the two coincide, the red shows on
+        # both sides of the dark line instead of hiding it (or being hidden by it).
+        ax.axhline(limit, color=_LIMIT_COLOUR, linestyle=(0, (4, 2)), linewidth=3.2, alpha=0.75,
+                   zorder=2)
+        handles.append((Line2D([], [], color=_LIMIT_COLOUR, linestyle=(0, (4, 2)), linewidth=3.2,
+                               alpha=0.75), f"limit {limit}"))
     ax.set_ylabel("tasks", fontsize="small")
     ax.set_ylim(0, max(level.max(), limit or 0) * 1.25 + 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))     # tasks are counted: no 2.5
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="x-small", frameon=False)
+    ax.legend([h for h, _ in handles], [text for _, text in handles], loc="upper left",
+              bbox_to_anchor=(1.01, 1), fontsize="x-small", frameon=False)
+    return True
