@@ -7,6 +7,7 @@
 
 tracer.py      trace(), Timeline, TaskRecord: what each task did and when
 plots.py       the Gantt chart of a Timeline
+trace_export.py  save_chrome_trace(): a Timeline as a file for Perfetto / vizviewer
 simio.py       fetch(): simulated I/O with fixed delays, no network
 playground.py  playground(): sliders that re-run a scenario and redraw it
 checks/        check(): exercise checks

@@ -30,6 +30,7 @@ __all__ = ["chrome_trace", "save_chrome_trace"]
 PROCESS_ID = 1              # one process holds every task's track
 FIRST_TRACK_ID = 2          # a track id equal to the process id would make that task the "main thread"
 PROCESS_NAME = "asyncio tasks"
+MARK_LEAD_US = 0.01         # 10 ns: see _mark_time
 
 # chrome://tracing colours slices by these reserved names; Perfetto picks its own colours.
 _COLOURS = {"running": "thread_state_running", "ready": "thread_state_runnable",
@@ -43,12 +44,12 @@ def _microseconds(seconds):
 
 
 def _check_timeline(timeline):
-    tasks = getattr(timeline, "tasks", None)
-    if tasks is None or isinstance(timeline, (str, bytes, list, tuple, dict)):
+    try:
+        tasks = list(timeline.tasks)
+    except (AttributeError, TypeError):
         raise TypeError(
             f"save_chrome_trace() needs the timeline that asynclab.trace() gives (the `tl` in "
-            f"`async with asynclab.trace() as tl:`), not {type(timeline).__name__}.")
-    tasks = list(tasks)
+            f"`async with asynclab.trace() as tl:`), not {type(timeline).__name__}.") from None
     for rec in tasks:
         if not all(hasattr(rec, attr) for attr in ("display_name", "running", "waiting")):
             raise TypeError(
@@ -87,7 +88,7 @@ def _spans(rec):
             continue
         args = {"waiting for": what}
         args.update(_site_args(getattr(wait, "site", None)))
-        spans.append((start, end, "waiting", what if what else "waiting", args))
+        spans.append((start, end, "waiting", str(what) if what else "waiting", args))
     spans.extend((start, end, "ready", "ready", {}) for start, end in ready)
     spans.sort(key=lambda span: (span[0], span[1]))
     return spans
@@ -127,11 +128,24 @@ def _creator_track(parent_label, created, tracks_by_label, running_by_track):
     return candidates[0] if candidates else None
 
 
+def _mark_time(created_us, creator_running):
+    """Where the "created X" mark goes on the creator's track, in microseconds.
+
+    The new task's first slice starts at `created_us` too.  Perfetto drops an arrow whose end
+    it reads before its start, and events of equal time come in no promised order, so the mark
+    is put MARK_LEAD_US earlier, though never before the start of the creator's step."""
+    step_start = next((_microseconds(start) for start, end in creator_running
+                       if _microseconds(start) <= created_us <= _microseconds(end)), None)
+    at = round(created_us - MARK_LEAD_US, 3)
+    return max(at, step_start) if step_start is not None else at
+
+
 def chrome_trace(timeline):
     """The Chrome Trace Event Format of `timeline`, as a dict ready for json.dump()."""
     tasks = _check_timeline(timeline)
-    events = [{"ph": "M", "pid": PROCESS_ID, "name": "process_name",
-               "args": {"name": PROCESS_NAME}}]
+    names = [{"ph": "M", "pid": PROCESS_ID, "name": "process_name",
+              "args": {"name": PROCESS_NAME}}]
+    slices = []
     tracks_by_label = {}
     running_by_track = {}
     first_slice = {}                    # track -> its earliest X event (where a flow arrives)
@@ -140,17 +154,18 @@ def chrome_trace(timeline):
         label = str(rec.display_name)
         tracks_by_label.setdefault(label, []).append(track)
         running_by_track[track] = list(rec.running)
-        events.append({"ph": "M", "pid": PROCESS_ID, "tid": track, "name": "thread_name",
-                       "args": {"name": label}})
-        events.append({"ph": "M", "pid": PROCESS_ID, "tid": track, "name": "thread_sort_index",
-                       "args": {"sort_index": index}})
-        slices = _track_slices(track, rec)
-        if slices:
-            first_slice[track] = slices[0]
-        events.extend(slices)
+        names.append({"ph": "M", "pid": PROCESS_ID, "tid": track, "name": "thread_name",
+                      "args": {"name": label}})
+        names.append({"ph": "M", "pid": PROCESS_ID, "tid": track, "name": "thread_sort_index",
+                      "args": {"sort_index": index}})
+        track_slices = _track_slices(track, rec)
+        if track_slices:
+            first_slice[track] = track_slices[0]
+        slices.extend(track_slices)
 
     # Who created whom: a "created X" mark on the creator's track, an arrow to X's first slice.
     # Flow ids are bound to the slices themselves (bind_id), so the arrow attaches exactly there.
+    marks = []
     flow_id = 0
     for index, rec in enumerate(tasks):
         parent = getattr(rec, "parent", None)
@@ -164,15 +179,15 @@ def chrome_trace(timeline):
         if parent_track is None:
             continue
         flow_id += 1
-        mark = _slice(parent_track, _microseconds(created), _microseconds(created), "created",
-                      f"created {rec.display_name}", {"task": str(rec.display_name)})
+        at = _mark_time(_microseconds(created), running_by_track[parent_track])
+        mark = _slice(parent_track, at, at, "created", f"created {rec.display_name}",
+                      {"task": str(rec.display_name)})
         mark.update(bind_id=flow_id, flow_out=True)
-        events.append(mark)
+        marks.append(mark)
         first_slice[child_track].update(bind_id=flow_id, flow_in=True)
 
     return {
-        "traceEvents": events,
-        "displayTimeUnit": "ms",
+        "traceEvents": names + marks + slices,
         "otherData": {"recorded by": "asynclab.trace()", "python": platform.python_version(),
                       "tasks": len(tasks)},
     }
