@@ -217,6 +217,9 @@ def test_a_real_trace_shows_ready_and_parents_when_the_tracer_records_them(tmp_p
     a = slices_on(trace, FIRST_TRACK_ID + labels.index("A"))
     held_up = [e for e in a if e["cat"] == "ready" and e["dur"] > 20_000]
     assert held_up, "A was ready for most of the time.sleep: a long ready slice"
+    sleep = next(e for e in a if e["name"] == "sleep")
+    assert sleep["args"]["function"] == "a" and sleep["args"]["file"] == __file__
+    assert sleep["args"]["site"] == f"a:{sleep['args']['line']}"
 
 
 def test_timeline_save_writes_the_same_file(tmp_path):
