@@ -12,6 +12,7 @@ playground.py  playground(): sliders that re-run a scenario and redraw it
 checks/        check(): exercise checks
 about.py       versions(): what the first cell of every lesson prints
 predict.py     reveal(): compare a learner's prediction with what happened
+trace_export.py  save_chrome_trace(): a Timeline as a file for Perfetto and vizviewer
 """
 
 from .about import versions
