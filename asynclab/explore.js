@@ -10,7 +10,7 @@ const RUNNING_COLOUR = "#08519c";           // as in tl.plot()
 const READY_COLOUR = "#f6c12b";
 const NOW_COLOUR = "#d62728";
 const AXIS_HEIGHT = 26;
-const MAX_LISTED = 40;                      // waiting tasks listed by name in the replay panel
+const MAX_LISTED = 40;                      // ready and waiting tasks listed by name in the replay panel
 
 // What a waiting task waits for -> its colour (the same families as tl.plot()).
 function waitColour(what) {
@@ -416,7 +416,10 @@ function render({model, el: host}) {
         document.createTextNode(` from ${ms(state.now)} for ${ms(tl.end[state.step] - tl.start[state.step])}`));
     }
     const readyList = el("ol", "ax-queue");
-    state.ready.forEach(i => { const li = el("li"); li.append(taskChip(i, "ax-ready-chip")); readyList.append(li); });
+    state.ready.slice(0, MAX_LISTED).forEach(i => {
+      const li = el("li"); li.append(taskChip(i, "ax-ready-chip")); readyList.append(li);
+    });
+    if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", `and ${state.ready.length - MAX_LISTED} more`));
     readyBox.replaceChildren(el("span", "ax-key", "Ready queue, next first: "),
       state.ready.length ? readyList : el("span", "ax-none", k === 0 ? "–" : "empty"));
     const waitList = el("ul", "ax-waits");
