@@ -65,7 +65,8 @@ function stateAt(tl, k) {
   const s = tl.steps[k - 1], now = tl.start[s], running = tl.task[s];
   const ready = [], isReady = new Uint8Array(tl.n), waiting = [];
   for (let j = 0; j < tl.m; j++) {
-    if (tl.kind[j] === READY && tl.start[j] <= now && now < tl.end[j] && tl.task[j] !== running) {
+    if (tl.kind[j] === READY && tl.start[j] <= now && now < tl.end[j] && tl.task[j] !== running &&
+        !isReady[tl.task[j]]) {
       ready.push(j);
       isReady[tl.task[j]] = 1;
     }
@@ -278,6 +279,7 @@ function render({model, el: host}) {
 
   let drag = null;
   canvas.addEventListener("mousedown", e => {
+    root.focus({preventScroll: true});             // so that the arrow keys step the replay next
     drag = {x: e.clientX, t0: view.t0, t1: view.t1, moved: false};
   });
   const onMove = e => {

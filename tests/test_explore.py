@@ -3,6 +3,8 @@ a real browser by tests/browser/test_explore_in_jupyterlab.py)."""
 
 import asyncio
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -145,6 +147,13 @@ def test_ready_spans_come_from_the_record():
     assert len(ready) == 5
 
 
+def test_a_first_turn_already_recorded_as_ready_is_one_ready_span():
+    tl = FakeTimeline([Record("t", 0.0, [(0.002, 0.003)], waiting=[Wait(0.0, 0.002, "start")],
+                              ready=[(0.0, 0.002)])], 0.003)
+    assert [(s["kind"], s["start"], s["end"]) for s in spans_of(timeline_data(tl), "t")] == [
+        ("ready", 0.0, 0.002), ("running", 0.002, 0.003)]
+
+
 def test_wait_sites_are_file_line_and_function():
     data = timeline_data(richer_timeline())
     cols = data["spans"]
@@ -187,6 +196,35 @@ def test_where_no_widget_runs_the_reader_sees_a_whole_sentence():
     text = data["text/plain"]
     assert text.startswith("An explorable timeline of 3 tasks over ") and text.endswith("as a picture.")
     assert "tl.plot()" in text
+
+
+@pytest.mark.once
+def test_the_reading_copy_shows_the_sentence_in_place_of_the_widget():
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_html
+    import nbformat
+
+    bundle = asynclab.explore(traced(three_sleepers))._repr_mimebundle_()
+    data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("asynclab.explore(tl)", outputs=[
+        nbformat.v4.new_output("display_data", data=data)])]
+    build_html.freeze_widgets(nb)
+    shown = nb.cells[0].outputs[0]["data"]
+    assert list(shown) == ["text/plain"] and shown["text/plain"].startswith("An explorable timeline")
+
+
+def test_without_anywidget_asynclab_imports_and_explore_says_what_to_install():
+    code = ("import sys; sys.modules['anywidget'] = None\n"
+            "import asynclab\n"
+            "try:\n"
+            "    asynclab.explore(type('Empty', (), {'tasks': [], 'duration': 0.0})())\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "explore() needs the anywidget package" in done.stdout, done.stdout + done.stderr
 
 
 def test_bad_input_gets_a_sentence():
