@@ -12,8 +12,10 @@ them: times on a shared machine are reported, not tested.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -21,6 +23,7 @@ import pytest
 from asynclab.explore import FRONT_END
 from test_lessons_in_jupyterlab import JS_STATE, open_notebook, restart_and_run_all
 
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "explore-test.ipynb"
 WIDGET_LIMIT = 60_000        # ms for a widget to appear after its cell ran
 
@@ -235,3 +238,63 @@ def test_measure_10000_tasks(lab_page, artifacts):
     (artifacts / "explore-10000-tasks.txt").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     assert api(w, "state")["step"] == 20
+
+
+# ---------------------------------------------------------------------------------------------
+# the front-end alone (no JupyterLab: tools/explore_figure.py's stand-in model), on edge cases
+
+
+def standalone(browser, data, step=0):
+    from explore_figure import standalone_page
+
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.set_content(standalone_page(data, step), wait_until="load", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.asynclab-explore')?.dataset.ready === '1'",
+                           timeout=30_000)
+    return context, page
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", ["no tasks", "one pending task", "started at the last step"])
+def test_edge_cases_draw_without_errors(browser, case):
+    import asyncio
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import asynclab
+    from asynclab.explore import timeline_data
+
+    async def scenario():
+        async with asynclab.trace() as tl:
+            if case == "one pending task":
+                never = asyncio.get_running_loop().create_future()
+                task = asyncio.create_task(asyncio.wait_for(never, 5), name="forever")
+                await asyncio.sleep(0.01)
+            elif case == "started at the last step":
+                await asyncio.gather(asyncio.sleep(0.005), asyncio.sleep(0.01))
+        if case == "one pending task":
+            task.cancel()
+        return tl
+
+    # Playwright's sync API holds this thread's event loop: the scenario runs in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        data = timeline_data(pool.submit(lambda: asyncio.run(scenario())).result(timeout=60))
+    step = len(data["steps"]) if case == "started at the last step" else 0
+    context, page = standalone(browser, data, step)
+    try:
+        root = page.locator(".asynclab-explore")
+        page.keyboard.press("ArrowRight")
+        root.focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowLeft")
+        root.locator(".ax-zoom-in").click()
+        root.locator(".ax-reset").click()
+        assert not page.errors, page.errors
+        assert "showing" in root.locator(".ax-range").inner_text()
+    finally:
+        context.close()
