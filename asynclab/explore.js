@@ -1,7 +1,7 @@
 // asynclab's explorable timeline and step-by-step replay (the front-end of asynclab/explore.py).
 //
 // An anywidget module: no build step, no network, no dependencies.  The kernel sends the recorded
-// spans once (model "data"); hover, zoom, pan, selection and replay all happen here.  It draws on
+// spans once (model "_data_json", a JSON string); hover, zoom, pan, selection and replay all happen here.  It draws on
 // one canvas and only the rows on screen, so a timeline of 10,000 tasks draws as fast as one of 10.
 // The replay's position is the model's "step" (0: before the first step), so Python can set it.
 
@@ -82,7 +82,8 @@ function stateAt(tl, k) {
 
 function render({model, el: host}) {
   const began = performance.now();
-  const tl = prepare(model.get("data") || {tasks: {label: [], parent: []}, spans: {task: []}, steps: []});
+  const sent = JSON.parse(model.get("_data_json") || "{}");
+  const tl = prepare(sent.tasks ? sent : {tasks: {label: [], parent: []}, spans: {task: []}, steps: []});
   const end = Math.max(tl.duration, 1e-6);
   const view = {t0: 0, t1: end * 1.02, scrollTop: 0, selected: -1, hover: -1,
                 step: Math.min(Math.max(model.get("step") || 0, 0), tl.steps.length)};

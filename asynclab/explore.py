@@ -22,6 +22,7 @@ What the browser receives (`timeline_data`), as columns rather than one object p
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -163,9 +164,16 @@ def _widget_class():
 
         _esm = FRONT_END[0]
         _css = FRONT_END[1]
-        data = traitlets.Dict().tag(sync=True)
+        # The spans go to the browser as one JSON string: ipywidgets would otherwise walk every
+        # number of a 10,000-task trace looking for binary buffers (a second, for nothing).
+        _data_json = traitlets.Unicode("{}").tag(sync=True)
         step = traitlets.Int(0).tag(sync=True)
         height = traitlets.Int(0).tag(sync=True)    # pixels of the timeline; 0: fit the tasks
+
+        def __init__(self, data, **kwargs):
+            self.data = data                        # what timeline_data() made (kept for Python)
+            super().__init__(_data_json=json.dumps(data, allow_nan=False, separators=(",", ":")),
+                             **kwargs)
 
         def __repr__(self):
             return _describe(self.data)

@@ -49,7 +49,7 @@ body {{ margin: 8px; width: {WIDTH}px; background: #fff; }}</style></head><body>
 <script type="module">
 const source = {script_json(js)};
 const front = await import(URL.createObjectURL(new Blob([source], {{type: "text/javascript"}})));
-const values = {script_json({"data": data, "step": step, "height": 0})};
+const values = {script_json({"_data_json": json.dumps(data), "step": step, "height": 0})};
 const model = {{get: k => values[k], set: (k, v) => {{ values[k] = v; }}, save_changes() {{}},
                on() {{}}, off() {{}}}};
 front.default.render({{model, el: document.getElementById("host")}});

@@ -74,6 +74,8 @@ def lab_page(browser, lab_server, explore_notebook):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     context.set_default_timeout(30_000)
     pg = context.new_page()
+    pg.uncaught = []                                # exceptions no code caught, in any script
+    pg.on("pageerror", lambda e: pg.uncaught.append(str(e)))
     try:
         open_notebook(pg, lab_server, explore_notebook, workspace="test-explore")
         restart_and_run_all(pg, explore_notebook)
@@ -238,6 +240,13 @@ def test_measure_10000_tasks(lab_page, artifacts):
     (artifacts / "explore-10000-tasks.txt").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     assert api(w, "state")["step"] == 20
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_nothing_raised_in_the_page(lab_page):
+    """After all of the above: no uncaught exception in JupyterLab's page."""
+    assert not lab_page.uncaught, lab_page.uncaught
 
 
 # ---------------------------------------------------------------------------------------------
