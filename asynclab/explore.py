@@ -211,7 +211,8 @@ def _get_widget_class():
 def explore(timeline, step=0, height=0):
     """An explorable view of `timeline` for JupyterLab: hover a bar for what it was, zoom and pan
     the time axis, click a task to see its parent and children, and replay the schedule one
-    step at a time (buttons, slider or the arrow keys).  `step` starts the replay there."""
+    step at a time (buttons, slider or the arrow keys).  `step` starts the replay there;
+    `height` is the timeline's height in pixels (0: up to 420, rows scroll beyond that)."""
     data = timeline_data(timeline)
     if not isinstance(step, int) or not 0 <= step <= len(data["steps"]):
         raise ValueError(f"step must be a whole number from 0 to {len(data['steps'])}, "
