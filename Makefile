@@ -100,6 +100,7 @@ reset-exercise: venv
 ## figures: redraw the README's timeline pictures (docs/figures/)
 figures: dev-venv
 	$(BIN)/python tools/make_figures.py
+	$(BIN)/python tools/explore_figure.py
 
 ## html: the reading copy: run every lesson and write a static site to build/html/ (index.html)
 html: dev-venv

@@ -7,6 +7,7 @@
 
 tracer.py      trace(), Timeline, TaskRecord: what each task did and when
 plots.py       the Gantt chart of a Timeline
+explore.py     explore(): the timeline to hover, zoom and replay step by step in JupyterLab
 simio.py       fetch(): simulated I/O with fixed delays, no network
 playground.py  playground(): sliders that re-run a scenario and redraw it
 checks/        check(): exercise checks
@@ -16,10 +17,11 @@ trace_export.py  save_chrome_trace(): a Timeline as a file for Perfetto and vizv
 """
 
 from .about import versions
+from .explore import explore
 from .playground import playground
 from .predict import reveal
 from .simio import fetch
 from .tracer import TaskRecord, Timeline, trace
 
-__all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "reveal", "versions"]
+__all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "reveal", "versions", "explore"]
 __version__ = "0.1.0"

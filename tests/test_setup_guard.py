@@ -146,7 +146,7 @@ def test_without_python_named_a_working_venv_is_kept_whatever_made_it(project):
 
 TOOLS = [("reset_exercise.py", ["03"], "make reset-exercise N=03"), ("clean.py", [], "make clean-notebooks"),
          ("make_exercises.py", [], "make exercises"), ("build_html.py", ["--only", "00"], "make html"),
-         ("make_figures.py", [], "make figures")]
+         ("make_figures.py", [], "make figures"), ("explore_figure.py", [], "make figures")]
 
 
 @pytest.mark.parametrize("tool, args, command", TOOLS, ids=[t[0] for t in TOOLS])

@@ -30,6 +30,7 @@ MAKE_COMMANDS = {
     "clean.py": "make clean-notebooks",
     "build_html.py": "make html",
     "make_figures.py": "make figures",
+    "explore_figure.py": "make figures",
 }
 
 

@@ -1,0 +1,220 @@
+"""explore(tl): a timeline to explore, and a step-by-step replay of the schedule, in JupyterLab.
+
+    async with asynclab.trace() as tl:
+        ...
+    asynclab.explore(tl)        # hover, zoom, click a task, step through the schedule
+
+The view is a small front-end (explore.js and explore.css, next to this file) in an anywidget:
+the recorded spans are sent to the browser once, and everything after that (hover, zoom, pan,
+replay) happens there, so nothing waits for the kernel and a busy cell does not freeze it.
+It draws on a canvas, and only the rows on screen, so 10,000 tasks stay smooth.
+
+Where no widget can run (the reading copy, GitHub, nbviewer) it shows a plain sentence instead;
+`tl.plot()` stays the static picture for those.
+
+What the browser receives (`timeline_data`), as columns rather than one object per span:
+
+    tasks   label, parent (index of the task that created it, or -1), parent_label, outcome
+    spans   task, kind ("running" | "ready" | "waiting"), start, end, what, site;
+            sorted by task, then start
+    steps   indices (into spans) of the running spans, in the order the loop ran them
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+__all__ = ["explore", "timeline_data", "ExploreWidget"]
+
+_HERE = Path(__file__).resolve().parent
+FRONT_END = (_HERE / "explore.js", _HERE / "explore.css")
+KINDS = ("running", "ready", "waiting")
+_DIGITS = 7                     # seconds rounded to 0.1 microsecond: the JSON stays small
+
+
+def _seconds(value):
+    return round(float(value), _DIGITS)
+
+
+def _site_text(site):
+    """The line a task waited at, as "file.py:12, in work()", from whatever the tracer gives."""
+    if site is None:
+        return None
+    file, line, function = (getattr(site, a, None) for a in ("file", "line", "function"))
+    if file is None and line is None:
+        return str(site)
+    where = f"{os.path.basename(str(file)) if file else '?'}:{line if line is not None else '?'}"
+    return f"{where}, in {function}()" if function else where
+
+
+def _check(timeline):
+    tasks = getattr(timeline, "tasks", None)
+    if tasks is None or isinstance(timeline, (str, bytes, list, tuple, dict)):
+        raise TypeError(f"explore() needs the timeline that asynclab.trace() gives (the `tl` in "
+                        f"`async with asynclab.trace() as tl:`), not {type(timeline).__name__}.")
+    return list(tasks)
+
+
+def _label(rec, i):
+    return str(getattr(rec, "display_name", None) or getattr(rec, "name", None) or f"task {i}")
+
+
+def _parents(records, labels):
+    """Each task's creator as an index (-1 if unknown).  The tracer gives the creator's label;
+    if several tasks share that label, the one running when the child was created is meant."""
+    by_label = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    parents, parent_labels = [], []
+    for rec in records:
+        parent = getattr(rec, "parent", None)
+        parent = None if parent is None else str(getattr(parent, "display_name", parent))
+        parent_labels.append(parent)
+        candidates = by_label.get(parent, []) if parent is not None else []
+        created = getattr(rec, "created", None)
+        chosen = next((c for c in candidates if created is not None and any(
+            s <= created <= e for s, e in getattr(records[c], "running", ()))), None)
+        if chosen is None and candidates:
+            chosen = candidates[0]
+        parents.append(-1 if chosen is None else chosen)
+    return parents, parent_labels
+
+
+def _merged(spans):
+    """(start, end) spans with those that overlap or touch joined: a task is in the ready queue
+    once, even where a "start" wait and a recorded ready span say the same thing twice."""
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _task_spans(rec):
+    """(start, end, kind, what, site) of one task, sorted by start.  A task waiting for its first
+    turn ("start") is in the loop's ready queue: that is shown as ready."""
+    spans = [(s, e, "running", None, None) for s, e in getattr(rec, "running", ())]
+    ready = {(s, e) for s, e in getattr(rec, "ready", ()) or ()}
+    for wait in getattr(rec, "waiting", ()):
+        start, end, what = wait
+        if what == "start":
+            ready.add((start, end))
+        else:
+            spans.append((start, end, "waiting", None if what is None else str(what),
+                          _site_text(getattr(wait, "site", None))))
+    spans.extend((s, e, "ready", None, None) for s, e in _merged(ready))
+    spans.sort(key=lambda span: (span[0], span[1], KINDS.index(span[2])))
+    return spans
+
+
+def timeline_data(timeline):
+    """Everything the browser needs, as plain JSON-ready lists (see the module's docstring)."""
+    records = _check(timeline)
+    labels = [_label(rec, i) for i, rec in enumerate(records)]
+    parents, parent_labels = _parents(records, labels)
+    columns = {"task": [], "kind": [], "start": [], "end": [], "what": [], "site": []}
+    end_of_all = 0.0
+    for i, rec in enumerate(records):
+        for start, end, kind, what, site in _task_spans(rec):
+            if not (math.isfinite(start) and math.isfinite(end)):
+                continue
+            columns["task"].append(i)
+            columns["kind"].append(kind)
+            columns["start"].append(_seconds(start))
+            columns["end"].append(_seconds(max(start, end)))
+            columns["what"].append(what)
+            columns["site"].append(site)
+            end_of_all = max(end_of_all, end)
+    duration = getattr(timeline, "duration", None)
+    duration = max(float(duration) if duration is not None else 0.0, end_of_all)
+    running = [k for k, kind in enumerate(columns["kind"]) if kind == "running"]
+    steps = sorted(running, key=lambda k: (columns["start"][k], columns["task"][k]))
+    return {
+        "duration": _seconds(duration),
+        "tasks": {"label": labels, "parent": parents, "parent_label": parent_labels,
+                  "outcome": [str(getattr(r, "outcome", "")) for r in records]},
+        "spans": columns,
+        "steps": steps,
+    }
+
+
+def _describe(data):
+    n = len(data["tasks"]["label"])
+    return (f"An explorable timeline of {n} task{'' if n == 1 else 's'} over "
+            f"{data['duration'] * 1000:.1f} ms, with a step-by-step replay of its "
+            f"{len(data['steps'])} steps. It runs in JupyterLab with a live kernel; "
+            f"elsewhere, tl.plot() draws the same timeline as a picture.")
+
+
+def _widget_class():
+    try:
+        import anywidget
+        import traitlets
+    except ImportError as exc:
+        raise ImportError("explore() needs the anywidget package: pip install -r requirements.txt "
+                          "(or pip install anywidget)") from exc
+
+    class ExploreWidget(anywidget.AnyWidget):
+        """The explorable timeline.  `step` is the replay's position (0: before the first step)."""
+
+        _esm = FRONT_END[0]
+        _css = FRONT_END[1]
+        # The spans go to the browser as one JSON string: ipywidgets would otherwise walk every
+        # number of a 10,000-task trace looking for binary buffers (a second, for nothing).
+        _data_json = traitlets.Unicode("{}").tag(sync=True)
+        step = traitlets.Int(0).tag(sync=True)
+        height = traitlets.Int(0).tag(sync=True)    # pixels of the timeline; 0: fit the tasks
+
+        def __init__(self, data, **kwargs):
+            self.data = data                        # what timeline_data() made (kept for Python)
+            super().__init__(_data_json=json.dumps(data, allow_nan=False, separators=(",", ":")),
+                             **kwargs)
+
+        def __repr__(self):
+            return _describe(self.data)
+
+        def _repr_mimebundle_(self, **kwargs):
+            # ipywidgets cuts text/plain at 110 characters; where no widget can run, this
+            # sentence is all a reader sees, so it goes out whole.
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if isinstance(bundle, tuple):
+                bundle = (dict(bundle[0], **{"text/plain": repr(self)}),) + bundle[1:]
+            elif isinstance(bundle, dict):
+                bundle = dict(bundle, **{"text/plain": repr(self)})
+            return bundle
+
+    return ExploreWidget
+
+
+_ExploreWidget = None
+
+
+def __getattr__(name):
+    # ExploreWidget is made on first use, so `import asynclab` works without anywidget.
+    if name == "ExploreWidget":
+        return _get_widget_class()
+    raise AttributeError(name)
+
+
+def _get_widget_class():
+    global _ExploreWidget
+    if _ExploreWidget is None:
+        _ExploreWidget = _widget_class()
+    return _ExploreWidget
+
+
+def explore(timeline, step=0, height=0):
+    """An explorable view of `timeline` for JupyterLab: hover a bar for what it was, zoom and pan
+    the time axis, click a task to see its parent and children, and replay the schedule one
+    step at a time (buttons, slider or the arrow keys).  `step` starts the replay there;
+    `height` is the timeline's height in pixels (0: up to 420, rows scroll beyond that)."""
+    data = timeline_data(timeline)
+    if not isinstance(step, int) or not 0 <= step <= len(data["steps"]):
+        raise ValueError(f"step must be a whole number from 0 to {len(data['steps'])}, "
+                         f"the number of steps this timeline recorded; got {step!r}.")
+    return _get_widget_class()(data=data, step=step, height=int(height))
