@@ -367,6 +367,11 @@ class Timeline:
             best = max(best, now)
         return best
 
+    def explore(self, **kwargs):
+        """An explorable view for JupyterLab: hover, zoom, replay step by step.  See asynclab.explore."""
+        from .explore import explore
+        return explore(self, **kwargs)
+
     def plot(self, ax=None, **kwargs):
         """Draw a Gantt chart of the trace; returns the matplotlib Axes.  See asynclab.plots."""
         from .plots import plot_timeline
