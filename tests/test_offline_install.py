@@ -9,7 +9,8 @@ anything it would have to fetch from the network makes it fail.
   `make test` whenever a wheels/ folder exists.
 - test_installs_offline_into_a_fresh_venv: the real install, into a new venv, then imports what
   the lessons import.  Takes about 3 minutes on this project's (busy) 2-core machine, so it runs
-  only with ASYNCLAB_OFFLINE_INSTALL=1, which `make test-offline` sets.
+  only with ASYNCLAB_OFFLINE_INSTALL=1, which `make test-offline` sets (and CI, through
+  tools/run_tests.sh, with a wheel folder it downloads into test-artifacts/).
 
 The folder: $ASYNCLAB_WHEELS, or wheels/ in the repository.  Without one both tests are skipped
 and say how to make it (`make wheels` needs the internet once).

@@ -50,7 +50,46 @@ stale() {       # $1 = venv: true if it must be (re)installed
         || [ pyproject.toml -nt "$stamp" ]
 }
 
-OTHERS=(-q -m "not browser and not load and not once")
+# The other interpreters' suites are queued, then run two at a time (ASYNCLAB_SIDE_BY_SIDE=1 for
+# one at a time).  Most of a suite's time is kernels starting and demos sleeping, not computing,
+# so two side by side take little longer than one; the lessons' demos are built to show the same
+# on a busy machine (tests/test_under_load.py checks that).  Each run's output is printed whole
+# when it ends, so runs never interleave.
+OTHERS=(-q -p no:cacheprovider -m "not browser and not load and not once")
+queued_labels=()
+queued_commands=()
+
+queue() {       # $1 = label, rest = the command that runs pytest
+    queued_labels+=("$1"); shift
+    queued_commands+=("$(printf '%q ' "$@")")
+}
+
+run_queued() {
+    local width=${ASYNCLAB_SIDE_BY_SIDE:-2} n=${#queued_labels[@]} i j
+    mkdir -p test-artifacts/runs
+    for ((i = 0; i < n; i += width)); do
+        local pids=() group=()
+        for ((j = i; j < i + width && j < n; j++)); do
+            group+=("${queued_labels[$j]}")
+            ( started=$SECONDS
+              eval "${queued_commands[$j]}"
+              status=$?
+              echo "=== Python ${queued_labels[$j]}: $((SECONDS - started)) s ==="
+              exit $status ) > "test-artifacts/runs/$j.log" 2>&1 &
+            pids+=($!)
+        done
+        for ((j = i; j < i + width && j < n; j++)); do
+            echo
+            echo "=== tests on Python ${queued_labels[$j]} (side by side: $(joined "${group[@]}")) ==="
+            if wait "${pids[$((j - i))]}"; then
+                tested+=("${queued_labels[$j]}")
+            else
+                failed+=("${queued_labels[$j]}")
+            fi
+            cat "test-artifacts/runs/$j.log"
+        done
+    done
+}
 
 main=$(pyversion .venv/bin/python)
 main_minor=${main%.*}
@@ -93,11 +132,10 @@ for py in "${candidates[@]}"; do
         touch "$venv/.installed-dev" || { failed+=("$minor (install)"); continue; }
     fi
     version=$(pyversion "$venv/bin/python")
-    run_suite "$version" pytest_in "$venv" "$version" "${OTHERS[@]}"
+    queue "$version" pytest_in "$venv" "$version" "${OTHERS[@]}"
 done
 
-# 3.14 and 3.15 from the Debian sid chroot, one after the other (two cores: running them side by
-# side would only make each slower).  Venvs made there run only through `sid_pythons.sh run`.
+# 3.14 and 3.15 from the Debian sid chroot.  Venvs made there run only through `sid_pythons.sh run`.
 sid() { bash tools/sid_pythons.sh "$@"; }
 sid_versions=$(sid versions 2>/dev/null || true)
 if [ -n "$sid_versions" ] && [ "$(id -u)" != 0 ]; then
@@ -116,9 +154,26 @@ for minor in $sid_versions; do
     fi
     version=$(sid run "$venv/bin/python" -c 'import platform; print(platform.python_version())') \
         && [ -n "$version" ] || { failed+=("$minor (chroot)"); continue; }
-    run_suite "$version" sid run env ASYNCLAB_KERNEL_REPORT="$REPORTS/$version.txt" \
+    queue "$version" sid run env ASYNCLAB_KERNEL_REPORT="$REPORTS/$version.txt" \
         "$venv/bin/python" -m pytest -rs "${OTHERS[@]}"
 done
+# A room without internet (README): on CI, make the wheel folder `make wheels` would make (from
+# the package index, which CI reaches) in test-artifacts/, then install from it into a fresh
+# venv with the network shut off (tests/test_offline_install.py).  Queued with the others.
+offline_room() {
+    local wheels=test-artifacts/wheels
+    mkdir -p "$wheels"
+    .venv/bin/python -m pip download --quiet --dest "$wheels" setuptools \
+        $(grep -v -e '^-e' -e '^#' requirements.txt) > "$wheels/download.log" 2>&1 ||
+        { tail -n 30 "$wheels/download.log"; echo "could not download the wheels (see above)"; return 1; }
+    echo "downloaded $(ls "$wheels"/*.whl | wc -l) wheels into $wheels"
+    ASYNCLAB_WHEELS="$PWD/$wheels" ASYNCLAB_OFFLINE_INSTALL=1 \
+        .venv/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_offline_install.py
+}
+if [ "${CI:-}" = true ]; then
+    queue "$main (an offline install from a wheel folder)" offline_room
+fi
+run_queued
 
 echo
 echo "What each run's notebook kernels ran:"

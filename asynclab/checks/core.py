@@ -449,6 +449,13 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
             pass
         except BaseException as err:       # the learner's code, whatever it raised
             box["error"] = err
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                # It escaped the loop and left the case's tasks and coroutines suspended.  Their
+                # clean-up code runs when they are collected: collect them now, in this thread
+                # with no loop running, not later inside another check's loop.
+                err.__traceback__ = None
+                del err
+                gc.collect()
 
     thread = threading.Thread(target=worker, name=f"asynclab-check-{name}-{next(_serial)}",
                               daemon=True)
