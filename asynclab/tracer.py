@@ -404,15 +404,21 @@ async def trace():
     task factory is chained while the block runs and restored when it ends, also when
     the block raises.  Tasks still running at the end keep running, untraced from then on.
     """
+    from .interrupts import InterruptWatch
     loop = asyncio.get_running_loop()
     timeline = Timeline(loop)
     previous = loop.get_task_factory()
     loop.set_task_factory(timeline._factory(previous))
     timeline._open = True
     token = _OPEN_TRACES.set(_OPEN_TRACES.get() + (timeline,))
+    interrupt = InterruptWatch()
     try:
         yield timeline
+    except asyncio.CancelledError:
+        interrupt.surface()     # Kernel > Interrupt ends the block with KeyboardInterrupt, not this
+        raise
     finally:
+        interrupt.stop()
         _OPEN_TRACES.reset(token)
         timeline._close()
         loop.set_task_factory(previous)

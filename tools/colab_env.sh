@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make .venv-colab: Python 3.12 with Google Colab's published kernel stack (requirements-colab.txt)
-# and asynclab, for tests/test_colab_stack.py.  Reinstalls only when its requirements change.
+# and asynclab, for tests/test_colab_stack.py and tests/test_interrupts.py.  Reinstalls only when
+# its requirements change.
 #     bash tools/colab_env.sh && .venv-colab/bin/python -m pytest -q tests/test_colab_stack.py
 set -eu
 cd "$(dirname "$0")/.."

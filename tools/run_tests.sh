@@ -101,7 +101,7 @@ run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser test
 colab=0
 bash tools/colab_env.sh || colab=$?
 case $colab in
-    0) run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py ;;
+    0) run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py tests/test_interrupts.py ;;
     3) echo "note: no Python 3.12 on this machine, so Colab's stack was not tested" ;;
     *) failed+=("Colab's stack (install)") ;;
 esac

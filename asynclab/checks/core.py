@@ -71,6 +71,33 @@ def _quiet(loop, context):
     """The check's loop keeps asyncio's error reports to itself: the verdict says what matters."""
 
 
+class CheckInterrupted(KeyboardInterrupt):
+    """Kernel > Interrupt (or Ctrl-C) during a check.  Still a KeyboardInterrupt, so "Run All"
+    stops there and a script ends; IPython shows its sentence instead of a traceback."""
+
+    def __init__(self, lines):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+    def _render_traceback_(self):
+        return self.lines
+
+
+def _interrupted(name, worker, t):
+    """Stop the interrupted check's threads now (an answer that spins would otherwise keep a
+    core busy until the kernel restarts) and say so in a sentence."""
+    t.given_up = True                        # no further case starts; the watchdog ends
+    _stop_leftovers(worker)                  # threads the cases started (run_in_thread)
+    _stop_thread(worker)
+    worker.join(0.5)
+    where = f" (in the case {t.current})" if t.current else ""
+    if worker.is_alive():
+        return CheckInterrupted([f"■ {name}: you interrupted the check; your code{where} is still "
+                                 "blocked in a background thread, until that call returns or you "
+                                 "restart the kernel."])
+    return CheckInterrupted([f"■ {name}: you interrupted the check, and it stopped your code{where}."])
+
+
 class CaseFailed(Exception):
     """Raised by a check's own code to say one case went wrong, in a sentence."""
 
@@ -433,10 +460,13 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     thread = threading.Thread(target=worker, name=f"asynclab-check-{name}-{next(_serial)}",
                               daemon=True)
     thread.start()
-    if spec["heartbeat"]:
-        threading.Thread(target=_watchdog, args=(thread, t), daemon=True,
-                         name=f"{thread.name}-watchdog").start()
-    thread.join(limit)
+    try:
+        if spec["heartbeat"]:
+            threading.Thread(target=_watchdog, args=(thread, t), daemon=True,
+                             name=f"{thread.name}-watchdog").start()
+        thread.join(limit)
+    except KeyboardInterrupt:                # Kernel > Interrupt while the answer runs
+        raise _interrupted(name, thread, t) from None
     seconds = time.perf_counter() - started
     _stop_leftovers(thread)
 
