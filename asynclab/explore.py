@@ -27,7 +27,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["explore", "timeline_data", "ExploreWidget"]
+__all__ = ["explore", "timeline_data", "replay", "ExploreWidget"]
 
 _HERE = Path(__file__).resolve().parent
 FRONT_END = (_HERE / "explore.js", _HERE / "explore.css")
@@ -141,6 +141,35 @@ def timeline_data(timeline):
         "spans": columns,
         "steps": steps,
     }
+
+
+def replay(timeline):
+    """What the replay shows at each step, in plain Python (the browser's rules, so a lesson can
+    print and check the step it asks about): a list with one dict per step, steps[0] being step 1:
+
+        step     its number, from 1
+        now      when it began (seconds from the start of the trace)
+        running  the label of the task that runs in it
+        ready    the labels of the other tasks ready to run then, next first
+        waiting  (label, what it waits for) of every task waiting then
+    """
+    data = timeline_data(timeline)
+    labels, cols = data["tasks"]["label"], data["spans"]
+    spans = range(len(cols["task"]))
+    states = []
+    for number, s in enumerate(data["steps"], start=1):
+        now, running = cols["start"][s], cols["task"][s]
+        at_now = [j for j in spans if cols["start"][j] <= now < cols["end"][j] and cols["task"][j] != running]
+        ready = []
+        for j in sorted((j for j in at_now if cols["kind"][j] == "ready"),
+                        key=lambda j: (cols["start"][j], cols["task"][j])):
+            if cols["task"][j] not in ready:
+                ready.append(cols["task"][j])
+        waiting = [(labels[cols["task"][j]], cols["what"][j]) for j in at_now
+                   if cols["kind"][j] == "waiting" and cols["task"][j] not in ready]
+        states.append({"step": number, "now": now, "running": labels[running],
+                       "ready": [labels[t] for t in ready], "waiting": waiting})
+    return states
 
 
 def _describe(data):

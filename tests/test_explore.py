@@ -245,3 +245,30 @@ def test_the_front_end_ships_with_the_package():
     for path in FRONT_END:
         assert path.is_file(), path
         assert path.name in shipped, f"{path.name} is missing from pyproject's package-data"
+
+
+# --------------------------------------------------------------------------------------------
+# replay(): what the replay shows at each step, for lessons to print and check
+
+
+def test_replay_gives_each_step_its_runner_ready_queue_and_waits():
+    from asynclab.explore import replay
+
+    tl = traced(three_sleepers)
+    steps = replay(tl)
+    data = timeline_data(tl)
+    assert [s["step"] for s in steps] == list(range(1, len(data["steps"]) + 1))
+    assert [s["running"] for s in steps][:3] == ["A", "B", "C"]      # created in that order
+    assert steps[0]["ready"] == ["B", "C"] and steps[1]["ready"] == ["C"]
+    assert ("A", "sleep") in steps[2]["waiting"] and ("B", "sleep") in steps[2]["waiting"]
+    assert [s["running"] for s in steps][-3:] == ["B", "C", "A"]    # shortest sleep first
+
+
+def test_replay_lists_the_waits_with_what_they_wait_for():
+    from asynclab.explore import replay
+
+    steps = replay(richer_timeline())
+    assert [s["running"] for s in steps] == ["main", "worker", "worker", "worker", "main", "late"]
+    # at 1 ms the first worker runs; the second has been ready since 0.8 ms; main waits in gather
+    assert steps[1]["ready"] == ["worker"] and steps[1]["waiting"] == [("main", "gather")]
+    assert steps[0]["ready"] == [] and steps[0]["waiting"] == []

@@ -37,3 +37,9 @@ def test_lesson_prints_and_reveals_what_happened():
     five = run.text_of('await requests(5, 100, "together")')
     apart_ms, together_ms = re.search(r"one after the other (\d+) ms, together (\d+) ms", five).groups()
     assert run.revealed('await requests(5, 100, "together")') == [f"{apart_ms} ms", f"{together_ms} ms"]
+
+
+def test_the_replay_walk_answers_who_runs_in_step_4():
+    run = execute(LESSON)
+    assert "An explorable timeline of 3 tasks" in run.text_of("tl.explore(step=3)")
+    assert run.text_of("step4 = steps[3]") == "step 4: fetch C runs; ready queue: empty\n"

@@ -778,3 +778,10 @@ def test_the_orders_the_lesson_shows_hold_while_both_cores_are_busy():
         for p in spinners:
             p.kill()
             p.wait(timeout=10)
+
+
+def test_the_replay_walk_answers_who_runs_after_the_callers_create_task(lesson):
+    assert "An explorable timeline of 3 tasks" in lesson.text_of("walk_tl.explore(step=1)")
+    # with the tracer's ready spans the caller (back from sleep(0)) also queues, behind Q
+    assert re.match(r"step 2: A runs; ready queue, next first: \['Q'(, 'caller')?\]\n$",
+                    lesson.text_of("step2 = replay(walk_tl)[1]"))

@@ -683,3 +683,10 @@ def test_wrong_rate_limiter_fails_with_a_reason(kind):
     assert result.status == "failed", result.message
     assert words in result.message, result.message
     assert "Traceback" not in result.message
+
+
+def test_the_replay_walk_answers_who_passes_the_gate_next(run):
+    assert "An explorable timeline of 3 tasks" in run.text_of("gate_tl.explore(step=4)")
+    step4, step5 = run.text_of("steps = replay(gate_tl)").splitlines()
+    assert step4.startswith("step 4: A runs; waiting: ") and "('C', 'Semaphore')" in step4, step4
+    assert step5.startswith("step 5: C runs; waiting: ") and "('B', 'sleep')" in step5, step5
