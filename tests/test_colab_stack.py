@@ -151,12 +151,12 @@ def test_lesson04_runs_clean_and_shows_what_this_kernel_does():
 PROBE = "import asyncio; print(asyncio.run.__module__)"
 
 
+# jupyter_client < 8 (Colab's) calls nest_asyncio.apply() in the process that uses its blocking API, so
+# the lessons drive their throwaway kernels from a separate process: the lesson's own kernel stays as it was.
 @on_colab_stack
-@pytest.mark.xfail(strict=True, reason="jupyter_client < 8 (Colab's) calls nest_asyncio.apply() whenever its "
-                   "blocking API runs, so lesson 04's Run All demo patches the lesson's own kernel; fix: "
-                   "drive the throwaway kernels with the async API or from a subprocess")
-def test_lesson04_leaves_its_own_kernel_unpatched():
-    nb = nbformat.read(str(ROOT / "notebooks/04-asyncio-run-in-jupyter.ipynb"), as_version=4)
+@pytest.mark.parametrize("name", ["04-asyncio-run-in-jupyter.ipynb", "10-capstone-crawler.ipynb"])
+def test_throwaway_kernel_demos_leave_the_lessons_own_kernel_unpatched(name):
+    nb = nbformat.read(str(ROOT / "notebooks" / name), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    nbrun.run_notebook(nb, "lesson 04 and a probe", ROOT / "notebooks")
+    nbrun.run_notebook(nb, f"{name} and a probe", ROOT / "notebooks")
     assert "".join(o.get("text", "") for o in nb.cells[-1].outputs) == "asyncio.runners\n"
