@@ -170,10 +170,21 @@ offline_room() {
     ASYNCLAB_WHEELS="$PWD/$wheels" ASYNCLAB_OFFLINE_INSTALL=1 \
         .venv/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_offline_install.py
 }
+# It runs beside the queued suites (it mostly waits for pip and the disk), not in a slot of its own.
+offline_pid=""
 if [ "${CI:-}" = true ]; then
-    queue "$main (an offline install from a wheel folder)" offline_room
+    mkdir -p test-artifacts/runs
+    ( started=$SECONDS; offline_room; status=$?
+      echo "=== offline install: $((SECONDS - started)) s ==="; exit $status ) > test-artifacts/runs/offline.log 2>&1 &
+    offline_pid=$!
 fi
 run_queued
+if [ -n "$offline_pid" ]; then
+    echo
+    echo "=== an offline install from a wheel folder (with Python $main, beside the suites above) ==="
+    if wait "$offline_pid"; then tested+=("$main (an offline install)"); else failed+=("the offline install"); fi
+    cat test-artifacts/runs/offline.log
+fi
 
 echo
 echo "What each run's notebook kernels ran:"
