@@ -12,17 +12,17 @@ playground.py  playground(): sliders that re-run a scenario and redraw it
 checks/        check(): exercise checks
 about.py       versions(): what the first cell of every lesson prints
 predict.py     reveal(): compare a learner's prediction with what happened
-hints.py       a sentence under a NameError: which cells to run first
+missing_names.py  a sentence under a NameError: which cells to run first
 """
 
-from . import hints as _hints
+from . import missing_names as _missing_names
 from .about import versions
 from .playground import playground
 from .predict import reveal
 from .simio import fetch
 from .tracer import TaskRecord, Timeline, trace
 
-_hints.install()          # in a notebook: a NameError says to run the cells above
+_missing_names.install()          # in a notebook: a NameError says to run the cells above
 
 __all__ = ["trace", "Timeline", "TaskRecord", "fetch", "playground", "reveal", "versions"]
 __version__ = "0.1.0"

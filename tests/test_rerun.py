@@ -1,6 +1,6 @@
 """Learners re-run cells and jump ahead: every lesson copes with both.
 
-- Every code cell of every lesson can be run twice in a row (cell, the same cell again, next
+- Every code cell of every lesson (and of every solution notebook) can be run twice in a row (cell, the same cell again, next
   cell, ...): the second run raises nothing and asyncio reports nothing on stderr (an orphaned
   task, an exception never retrieved, a coroutine never awaited), unless raising on the second run
   is itself the lesson (RAISES_ON_SECOND_RUN, with the reason and the exception it must be).
@@ -21,6 +21,7 @@ import nbrun
 from nbrun import ROOT, errors_in, execute_jumping_ahead, execute_twice, first_section
 
 LESSONS = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))]
+SOLUTIONS = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb"))]
 
 # Cells whose second run raising is what they teach: (lesson, a line of the cell) ->
 # (the exception the second run must end in, why).  None today: the lessons show such errors
@@ -55,7 +56,7 @@ def problems_after_running_twice(relpath, run, raises_on_second_run):
     return problems
 
 
-@pytest.mark.parametrize("relpath", LESSONS)
+@pytest.mark.parametrize("relpath", LESSONS + SOLUTIONS)
 def test_every_cell_can_run_twice_in_a_row(relpath):
     problems = problems_after_running_twice(relpath, execute_twice(relpath), RAISES_ON_SECOND_RUN)
     assert not problems, f"{relpath}:\n" + "\n".join(problems)
@@ -139,12 +140,12 @@ def test_a_cell_run_out_of_order_says_why(relpath):
 
 
 def test_the_hint_names_the_missing_name_and_needs_a_kernel():
-    from asynclab import hints
+    from asynclab import missing_names
     try:
         tl_seq  # noqa: F821 (the point: it does not exist)
     except NameError as error:
-        said = hints.sentence(error)
+        said = missing_names.sentence(error)
     assert HINT.search(said).group(1) == "tl_seq", said
     assert said.endswith("if you typed `tl_seq` yourself, check its spelling."), said
-    hints.install()             # plain Python (no IPython shell): nothing to register, no error
+    missing_names.install()             # plain Python (no IPython shell): nothing to register, no error
 
