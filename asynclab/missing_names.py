@@ -12,18 +12,27 @@ from __future__ import annotations
 from . import environment
 
 
-def sentence(error: NameError) -> str:
-    """What to do about `error`, in words a learner understands."""
+# Where each front end keeps "run every cell above this one".
+_RUN_ABOVE = {
+    "jupyter": "Run > Run All Above Selected Cell",
+    "colab": "Runtime > Run before",
+    "vscode": "the cell's ... menu > Execute Above Cells",
+}
+
+
+def sentence(error: NameError, where: str = "jupyter") -> str:
+    """What to do about `error`, in words a learner understands; `where` is environment.detect()."""
     name = getattr(error, "name", None)
     what = f"`{name}`" if name else "that name"
+    how = f" ({_RUN_ABOVE[where]})" if where in _RUN_ABOVE else ""
     return (f"Hint: {what} is not defined in this kernel yet. If an earlier cell of this notebook makes "
-            f"it, run the cells above this one first (Run > Run All Above Selected Cell), then this "
-            f"cell again; if you typed {what} yourself, check its spelling.")
+            f"it, run the cells above this one first{how}, then this cell again; if you typed {what} "
+            f"yourself, check its spelling.")
 
 
 def _after_cell(result):
     if isinstance(getattr(result, "error_in_exec", None), NameError):
-        print(sentence(result.error_in_exec))
+        print(sentence(result.error_in_exec, environment.detect()))
 
 
 def install():

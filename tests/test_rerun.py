@@ -105,7 +105,8 @@ def names_made_by(cells):
 
 
 HINT = re.compile(r"Hint: `(\w+)` is not defined in this kernel yet\. If an earlier cell of this notebook "
-                  r"makes it, run the cells above this one first \(Run > Run All Above Selected Cell\)")
+                  r"makes it, run the cells above this one first(?: \([^()]+\))?, "
+                  r"then this cell again")
 
 
 @pytest.mark.parametrize("relpath", LESSONS)
@@ -143,9 +144,12 @@ def test_the_hint_names_the_missing_name_and_needs_a_kernel():
     from asynclab import missing_names
     try:
         tl_seq  # noqa: F821 (the point: it does not exist)
-    except NameError as error:
-        said = missing_names.sentence(error)
+    except NameError as raised:
+        error = raised
+    said = missing_names.sentence(error)
     assert HINT.search(said).group(1) == "tl_seq", said
     assert said.endswith("if you typed `tl_seq` yourself, check its spelling."), said
+    assert "(Runtime > Run before)" in missing_names.sentence(error, "colab")
+    assert "first, then this cell again" in missing_names.sentence(error, "ipython")
     missing_names.install()             # plain Python (no IPython shell): nothing to register, no error
 
