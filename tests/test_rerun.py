@@ -3,7 +3,8 @@
 - Every code cell of every lesson (and of every solution notebook) can be run twice in a row (cell, the same cell again, next
   cell, ...): the second run raises nothing and asyncio reports nothing on stderr (an orphaned
   task, an exception never retrieved, a coroutine never awaited), unless raising on the second run
-  is itself the lesson (RAISES_ON_SECOND_RUN, with the reason and the exception it must be).
+  is itself the lesson (RAISES_ON_SECOND_RUN, with the reason and the exception it must be),
+  and it shows as many pictures and widgets as the first run (no doubled plots).
 - A lesson run out of order (its first section, then a later cell that checks something with
   `assert`) fails with a sentence: an AssertionError with its message, or a NameError for a name
   an earlier cell makes, followed by asynclab's hint to run the cells above.
@@ -33,6 +34,17 @@ def _first_line(source):
     return source.strip().splitlines()[0][:70] if source.strip() else "(empty)"
 
 
+def _shown(outputs):
+    """How many pictures and widgets a cell's outputs show, by kind (a re-run must not double them)."""
+    kinds = {}
+    for out in outputs:
+        if out.output_type in ("display_data", "execute_result"):
+            for kind in out.get("data", {}):
+                if kind != "text/plain":
+                    kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def problems_after_running_twice(relpath, run, raises_on_second_run):
     """What went wrong when every cell of `run` ran twice, one sentence per cell."""
     expected = {needle: why for (lesson, needle), why in raises_on_second_run.items() if lesson == relpath}
@@ -52,6 +64,8 @@ def problems_after_running_twice(relpath, run, raises_on_second_run):
                                 f"but ended in {ended or 'no exception'}")
         elif errors_in(second):
             problems.append(f"{where}, run a second time: {errors_in(second)}")
+        if _shown(first) != _shown(second):
+            problems.append(f"{where}: showed {_shown(first)} the first time, {_shown(second)} the second")
     problems += [f"no cell contains {needle!r} (listed in RAISES_ON_SECOND_RUN)" for needle in set(expected) - used]
     return problems
 
@@ -64,23 +78,26 @@ def test_every_cell_can_run_twice_in_a_row(relpath):
 
 def test_the_twice_run_catches_a_coroutine_awaited_again(tmp_path):
     """The check above is not blind: a coroutine made in one cell and awaited in the next fails the
-    second run of both (never awaited; cannot reuse); an expected exception passes, a different
-    one does not."""
+    second run of both (never awaited; cannot reuse), an expected exception passes, a different
+    one does not, and a cell that shows one more picture each run fails."""
     path = tmp_path / "twice.ipynb"
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import asyncio\n\nasync def cook():\n    return 'soup'\n\nsoup = cook()"),
         nbformat.v4.new_code_cell("await soup"),
+        nbformat.v4.new_code_cell("from IPython.display import HTML, display\n\nshown = globals().get('shown', []) + ['x']\n"
+                                  "for item in shown:\n    display(HTML(item))"),
     ])
     nbformat.write(nb, str(path))
     label = str(path)
     run = execute_twice(label)
     nbrun.KERNELS.pop(f"{label} (every cell twice)")        # not a notebook of the collection
     found = problems_after_running_twice(label, run, {})
-    assert len(found) == 2, found
+    assert len(found) == 3, found
     assert "cell 0" in found[0] and "coroutine 'cook' was never awaited" in found[0], found
     assert "cell 1" in found[1] and "RuntimeError: cannot reuse already awaited coroutine" in found[1], found
     right = {(label, "await soup"): ("RuntimeError", "a coroutine can be awaited once")}
-    assert problems_after_running_twice(label, run, right) == found[:1]
+    assert "cell 2" in found[2] and "showed {'text/html': 1} the first time, {'text/html': 2} the second" in found[2]
+    assert problems_after_running_twice(label, run, right) == [found[0], found[2]]
     wrong = {(label, "await soup"): ("ValueError", "not what happens")}
     assert "should end in ValueError" in problems_after_running_twice(label, run, wrong)[1]
 
