@@ -132,3 +132,107 @@ def all_notebooks():
 
 def python_version():
     return "%d.%d.%d" % sys.version_info[:3]
+
+
+class RunTwice:
+    """What each code cell of a notebook did when every code cell ran twice in a row
+    (cell, the same cell again, next cell, ...), all in one fresh kernel."""
+
+    def __init__(self, relpath, sources, first, second):
+        self.relpath, self.sources, self.first, self.second = relpath, sources, first, second
+
+    def pairs(self):
+        """(index in the original notebook, source, first outputs, second outputs), per code cell."""
+        return [(i, self.sources[i], self.first[i], self.second[i]) for i in sorted(self.sources)]
+
+
+@functools.lru_cache(maxsize=None)
+def execute_twice(relpath):
+    """Run ROOT/relpath with every code cell run twice in a row; errors do not stop the run,
+    so every cell's second run is seen.  Ends with a garbage collection and a short wait, so
+    tasks a re-run orphaned report themselves ("Task was destroyed but it is pending!")."""
+    path = ROOT / relpath
+    nb = nbformat.read(str(path), as_version=4)
+    cells, where = [], []           # where[k]: (original index, 1 or 2) for code cell k of the run
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for run in (1, 2):
+            cells.append(nbformat.v4.new_code_cell(cell.source, metadata=dict(cell.metadata)))
+            where.append((index, run))
+    cells.append(nbformat.v4.new_code_cell("import gc as _gc\n_gc.collect()\nawait __import__('asyncio').sleep(0.05)"))
+    where.append((None, 0))
+    nb.cells = cells
+    run_notebook(nb, f"{relpath} (every cell twice)", path.parent, allow_errors=True)
+    sources, first, second = {}, {}, {}
+    for cell, (index, run) in zip(nb.cells, where):
+        if index is None:
+            # what the final collection printed belongs to the last cell that ran
+            second[last] = list(second[last]) + list(cell.outputs)
+            continue
+        sources[index] = cell.source
+        (first if run == 1 else second)[index] = cell.outputs
+        last = index
+    return RunTwice(relpath, sources, first, second)
+
+
+# What asyncio (or Python) writes to the kernel's stderr when something went wrong unseen.
+# Demos that show these messages on purpose run them in a subprocess and print its output to
+# stdout, so only stderr is looked at.
+TROUBLE_ON_STDERR = ("Traceback (most recent call last)", "Task was destroyed but it is pending",
+                     "Task exception was never retrieved", "was never awaited")
+
+
+def errors_in(outputs):
+    """The exception a cell raised, and what it wrote to stderr about trouble, one line each."""
+    found = []
+    for out in outputs:
+        if out.output_type == "error":
+            found.append(f"{out.ename}: {out.evalue}")
+        elif out.output_type == "stream" and out.name == "stderr":
+            found += [line for line in out.text.splitlines() if any(t in line for t in TROUBLE_ON_STDERR)]
+    return found
+
+
+def first_section(nb):
+    """Indices of the code cells before the lesson's second `## ` heading: its set-up cell(s)
+    and its first section, the part a learner who jumps ahead has most likely run."""
+    headings = 0
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and re.search(r"^## ", cell.source, re.M):
+            headings += 1
+            if headings == 2:
+                break
+        elif cell.cell_type == "code":
+            found.append(index)
+    return found
+
+
+# Cells that put the kernel's names back as they were after the first section, so that each
+# later cell runs as if the learner had jumped straight to it.
+_SNAPSHOT = "_asynclab_test_kept = dict(globals())"
+_RESTORE = """\
+for _asynclab_test_name in [n for n in globals() if n not in _asynclab_test_kept]:
+    del globals()[_asynclab_test_name]
+globals().update(_asynclab_test_kept)"""
+
+
+@functools.lru_cache(maxsize=None)
+def execute_jumping_ahead(relpath):
+    """Run the lesson's first section, then each later cell that contains `assert` on its own,
+    the names put back to what the first section left before each one (one kernel).
+    Returns {index of the later cell: its outputs}."""
+    path = ROOT / relpath
+    nb = nbformat.read(str(path), as_version=4)
+    start = first_section(nb)
+    later = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and i > max(start) and "assert" in c.source]
+    cells = [nbformat.v4.new_code_cell(nb.cells[i].source) for i in start]
+    cells.append(nbformat.v4.new_code_cell(_SNAPSHOT))
+    for i in later:
+        cells.append(nbformat.v4.new_code_cell(_RESTORE))
+        cells.append(nbformat.v4.new_code_cell(nb.cells[i].source))
+    ran = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
+    run_notebook(ran, f"{relpath} (jumping ahead)", path.parent, allow_errors=True)
+    return {i: ran.cells[len(start) + 2 + 2 * k].outputs for k, i in enumerate(later)}
