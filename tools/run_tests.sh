@@ -93,7 +93,9 @@ run_queued() {
 
 main=$(pyversion .venv/bin/python)
 main_minor=${main%.*}
-run_suite "$main" pytest_in .venv "$main" -q -m "not browser"
+# (every lesson cell run twice, tests/test_rerun.py, takes minutes: it is queued below, to run
+# beside another Python's suite)
+run_suite "$main" pytest_in .venv "$main" -q -m "not browser" --ignore=tests/test_rerun.py
 # The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
 run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
 
@@ -178,6 +180,7 @@ if [ "${CI:-}" = true ]; then
       echo "=== offline install: $((SECONDS - started)) s ==="; exit $status ) > test-artifacts/runs/offline.log 2>&1 &
     offline_pid=$!
 fi
+queue "$main (every cell run twice, and out of order)" pytest_in .venv "" -q -p no:cacheprovider tests/test_rerun.py
 run_queued
 if [ -n "$offline_pid" ]; then
     echo
