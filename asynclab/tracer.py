@@ -256,8 +256,20 @@ class _TracedStep(events.Handle):
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
             return
-        _record_step(self._rows, self._callback.__self__, self._ready_at, start, _perf_counter(),
-                     self._first)
+        end = _perf_counter()
+        # The hot path: written out here rather than calling _record_step.
+        task = self._callback.__self__
+        if task.done() or self._first:
+            _record_step(self._rows, task, self._ready_at, start, end, self._first)
+            return
+        label, code, lasti = _wait_of(task)
+        ready_at = self._ready_at
+        for timeline, row in self._rows:
+            if timeline._open:
+                timeline._steps.extend((row, ready_at, start, end))
+                timeline._waits.append(label)
+                timeline._sites.append(code)
+                timeline._lastis.append(lasti)
 
 
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
