@@ -348,11 +348,14 @@ class _LoopHook:
                     first = False
                     if value is not None and value[0] == id(task):
                         rows = value[1]
+                        if rows:
+                            due = _timer_due
+                            ready_at = _perf_counter() if due is None else due + offset
                     elif context.get(_OPEN_TRACES) and isinstance(task, _Task):
                         if kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
-                        now = _perf_counter()
-                        if _eager_start is not None and task.get_coro().cr_suspended:
+                        now = ready_at = _perf_counter()
+                        if _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
                             # an eager task's first step ran inside create_task and yielded
                             rows = _register(task, context, loop, _eager_start)
                             if rows:
@@ -365,11 +368,6 @@ class _LoopHook:
                     if rows:
                         if loop._closed:
                             raise RuntimeError("Event loop is closed")
-                        due = _timer_due
-                        if due is not None:
-                            ready_at = due + offset
-                        else:
-                            ready_at = _perf_counter()
                         if loop._debug:
                             loop._check_thread()
                             handle = _TracedStep(callback, args, loop, context)
