@@ -275,19 +275,37 @@ class _TracedStep(events.Handle):
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
 
 
+def _parent_row(parent_rows, timeline):
+    for t, r in parent_rows:
+        if t is timeline:
+            return r
+    return -1
+
+
 def _register(task, context, loop, created):
     """Give a new task a row in each open trace of its context; returns its rows (or None)."""
     traces = context.get(_OPEN_TRACES)
     parent = context.get(_TASK_ROWS)
     parent_rows = parent[1] if parent is not None else ()
+    if len(traces) == 1:                    # the usual case, written out: it runs once per task
+        timeline = traces[0]
+        if not timeline._open or timeline.loop is not loop:
+            return None
+        own = ((timeline, len(timeline._parents)),)
+        try:
+            context.run(_TASK_ROWS.set, (id(task), own))
+        except RuntimeError:                # its context is in use right now: leave it untraced
+            return None
+        coro = task.get_coro()
+        timeline._created.append(created)
+        timeline._coro_names.append(getattr(coro, "__name__", None) or type(coro).__name__)
+        timeline._parents.append(parent_rows[0][1] if parent_rows and parent_rows[0][0] is timeline
+                                 else _parent_row(parent_rows, timeline))
+        return own
     rows = []
     for timeline in traces:
         if timeline._open and timeline.loop is loop:
-            parent_row = -1
-            for t, r in parent_rows:
-                if t is timeline:
-                    parent_row = r
-            rows.append((timeline, len(timeline._parents), parent_row))
+            rows.append((timeline, len(timeline._parents), _parent_row(parent_rows, timeline)))
     if not rows:
         return None
     own = tuple((t, r) for t, r, _ in rows)
@@ -307,7 +325,9 @@ def _register(task, context, loop, created):
 class _LoopHook:
     """What the tracer puts on one loop while traces are open on it, and takes off again."""
 
-    NAMES = ("call_soon", "call_at", "create_task")
+    # create_task is only watched where a task can start eagerly (3.12+).
+    NAMES = ("call_soon", "call_at", "create_task") if sys.version_info >= (3, 12) else (
+        "call_soon", "call_at")
 
     def __init__(self, loop):
         self.loop = loop
@@ -316,7 +336,7 @@ class _LoopHook:
         self.offset = _perf_counter() - loop.time()     # loop clock -> perf_counter
         self.call_soon = self._make_call_soon(loop, loop.call_soon, self.offset)
         self.call_at = self._make_call_at(loop.call_at)
-        self.create_task = self._make_create_task(loop, loop.create_task)
+        self.create_task = self._make_create_task(loop, loop.create_task)     # used 3.12+
         self.call_soon.hook = self
 
     def install(self):
