@@ -34,6 +34,7 @@ import sys
 import sysconfig
 import time
 import types
+import weakref
 from array import array
 from asyncio import events, format_helpers
 from contextlib import asynccontextmanager
@@ -282,8 +283,22 @@ def _parent_row(parent_rows, timeline):
     return -1
 
 
-def _register(task, context, loop, created):
-    """Give a new task a row in each open trace of its context; returns its rows (or None)."""
+def _set_rows(task, context, loop, value):
+    """Store a task's rows in its context; False if that cannot be done."""
+    try:
+        context.run(_TASK_ROWS.set, value)
+    except RuntimeError:                    # its context is in use right now
+        if asyncio.current_task(loop) is not task:
+            return False
+        _TASK_ROWS.set(value)               # its eager first step runs in it: we are inside
+    return True
+
+
+def _register(task, context, loop, created, coro=None, set_rows=True):
+    """Give a new task a row in each open trace of its context; returns its rows (or None).
+
+    `set_rows` False: the task is done already (an eager task), its context is not needed.
+    """
     traces = context.get(_OPEN_TRACES)
     parent = context.get(_TASK_ROWS)
     parent_rows = parent[1] if parent is not None else ()
@@ -292,11 +307,10 @@ def _register(task, context, loop, created):
         if not timeline._open or timeline.loop is not loop:
             return None
         own = ((timeline, len(timeline._parents)),)
-        try:
-            context.run(_TASK_ROWS.set, (id(task), own))
-        except RuntimeError:                # its context is in use right now: leave it untraced
+        if set_rows and not _set_rows(task, context, loop, (id(task), own)):
             return None
-        coro = task.get_coro()
+        if coro is None:
+            coro = task.get_coro()
         timeline._created.append(created)
         timeline._coro_names.append(getattr(coro, "__name__", None) or type(coro).__name__)
         timeline._parents.append(parent_rows[0][1] if parent_rows and parent_rows[0][0] is timeline
@@ -309,11 +323,10 @@ def _register(task, context, loop, created):
     if not rows:
         return None
     own = tuple((t, r) for t, r, _ in rows)
-    try:
-        context.run(_TASK_ROWS.set, (id(task), own))
-    except RuntimeError:                    # its context is in use right now: leave it untraced
+    if set_rows and not _set_rows(task, context, loop, (id(task), own)):
         return None
-    coro = task.get_coro()
+    if coro is None:
+        coro = task.get_coro()
     coro_name = getattr(coro, "__name__", None) or type(coro).__name__
     for timeline, row, parent_row in rows:
         timeline._created.append(created)
@@ -380,6 +393,7 @@ class _LoopHook:
                             rows = _register(task, context, loop, _eager_start)
                             if rows:
                                 _record_step(rows, task, _eager_start, _eager_start, now, True)
+                            first = True            # it is named after create_task returns
                         else:
                             rows = _register(task, context, loop, now)
                             first = True
@@ -434,13 +448,28 @@ class _LoopHook:
             finally:
                 _eager_start = saved
             end = _perf_counter()
-            if _HAS_TASK_CONTEXT and isinstance(task, _Task):
-                context = task.get_context()
-                value = context.get(_TASK_ROWS)
-                if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
-                    rows = _register(task, context, loop, start)    # it ran eagerly, no step queued
+            if not isinstance(task, _Task):
+                return task
+            if task.done():                 # ran to its end inside create_task
+                context = kwargs.get("context") or contextvars.copy_context()
+                if context.get(_OPEN_TRACES):
+                    rows = _register(task, context, loop, start, coro, set_rows=False)
                     if rows:
                         _record_step(rows, task, start, start, end, True)
+                        for timeline, row in rows:  # asyncio.create_task names it after this
+                            timeline._done_at_birth.append((row, weakref.ref(task)))
+                return task
+            context = task.get_context()
+            value = context.get(_TASK_ROWS)
+            if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
+                rows = _register(task, context, loop, start)    # it ran eagerly, no step queued
+                if rows:
+                    _record_step(rows, task, start, start, end, True)
+                value = context.get(_TASK_ROWS)
+            if value is not None and value[0] == id(task):
+                name = task.get_name()      # create_task names the task after the factory
+                for timeline, row in value[1]:
+                    timeline._names[row] = name
             return task
 
         return create_task
@@ -503,6 +532,7 @@ class Timeline:
         self._names = {}                    # row -> its name, as last seen
         self._outcomes = {}                 # row -> how it ended (absent: pending)
         self._labels = {}                   # row -> label (simulated I/O sets these)
+        self._done_at_birth = []            # (row, weakref) of eager tasks done inside create_task
         # Per step: row, ready since, start, end (perf_counter) as four numbers in one flat
         # array; what the task then waited for (a label, or None after its last step); the
         # code object and instruction offset of the learner's frame it waited in.
@@ -575,6 +605,11 @@ class Timeline:
         if self._ended is None:
             self._ended = _perf_counter()
         self._open = False
+        for row, task_ref in self._done_at_birth:
+            task = task_ref()
+            if task is not None:
+                self._names[row] = task.get_name()
+        self._done_at_birth = []
         if _HAS_TASK_CONTEXT:               # names given after the last step we saw
             for task in asyncio.all_tasks(self.loop):
                 for timeline, row in _task_rows(task):
