@@ -664,3 +664,37 @@ def test_eager_tasks_are_recorded_done_at_once_or_suspended():
     assert [len(r.running) for r in tl.tasks] == [1, 2, 2]
     assert all(r.outcome == "result" for r in tl.tasks)
     assert tl.by_name("suspends").waiting[0].what == "sleep"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="python -m asyncio pstree is new in 3.14")
+def test_asyncio_pstree_shows_the_same_stack_for_a_traced_task():
+    import os
+    import subprocess
+
+    async def leaf():
+        await asyncio.sleep(10)
+
+    async def middle():
+        await leaf()
+
+    async def body():
+        task = asyncio.create_task(middle(), name="worker")
+        await asyncio.sleep(0.05)
+        out = subprocess.run([sys.executable, "-m", "asyncio", "pstree", str(os.getpid())],
+                             capture_output=True, text=True, timeout=60)
+        task.cancel()
+        return out.returncode, out.stdout
+
+    async def main(traced):
+        if traced:
+            async with asynclab.trace():
+                return await body()
+        return await body()
+
+    code, traced = run(main(True))
+    if code != 0:
+        pytest.skip("pstree cannot read this process here (it needs ptrace rights)")
+    _, bare = run(main(False))
+    worker = lambda text: text[text.index("(T) worker"):]      # noqa: E731
+    assert worker(traced) == worker(bare)
+    assert "leaf" in worker(traced) and "middle" in worker(traced)
