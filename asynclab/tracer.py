@@ -611,7 +611,11 @@ class Timeline:
                 self._names[row] = task.get_name()
         self._done_at_birth = []
         if _HAS_TASK_CONTEXT:               # names given after the last step we saw
-            for task in asyncio.all_tasks(self.loop):
+            try:
+                tasks = asyncio.all_tasks(self.loop)
+            except RuntimeError:            # the loop is gone: keep the names we have
+                tasks = ()
+            for task in tasks:
                 for timeline, row in _task_rows(task):
                     if timeline is self:
                         self._names[row] = task.get_name()
