@@ -1,46 +1,73 @@
-"""Record what every task did on the event loop: when it ran and when it waited.
+"""Record what every task did on the event loop: when it ran, when it waited, when it was ready.
 
-How it works.  While a trace is open, the running loop's task factory is ours: it
-wraps each new task's coroutine in a `_TracedCoroutine`, then hands it to whatever
-factory the loop had before (so an eager factory stays eager).  A Task drives its
-coroutine by calling `send()` or `throw()` once per step, so the wrapper can time
-every step with `time.perf_counter()`.  Between two steps the task was waiting, and
-what the step yielded tells us what for (a sleep, a Semaphore, a Queue, a task).
+How it works.  A Task never runs its own code: it asks the loop to run its next step with
+`loop.call_soon(step, context=task's context)`, when it is created, when what it waits for
+has happened (the step is then asyncio's `task_wakeup`), and after a bare `yield` such as
+`asyncio.sleep(0)`.  The C Task looks `call_soon` up on the loop object itself, so while a
+trace is open the tracer puts its own `call_soon` on the loop instance (not on the class).
+For a step of a traced task it queues a `Handle` whose run is timed; every other callback goes
+to the loop's own `call_soon` untouched.  The task, its coroutine, its frames and the order of
+the steps are those of an untraced run: `get_coro()`, tracebacks, `get_stack()`, call graphs
+and `python -m asyncio ps/pstree` see no trace of us.
 
-Nothing else about the program changes: the tracer holds no reference to any task
-(the loop holds only weak ones, and a lesson shows what happens then), never looks
-at a task's result or exception, and puts the old factory back when the block ends.
+Which tasks: a task is traced when its first step is queued in a context that holds an open
+trace (tasks copy their creator's context, so the traced block's tasks and theirs).  At that
+moment its context is given the task's own row (a ContextVar), which also tells its children
+who their parent is.  Nothing holds a reference to a task.
 
-Cheap enough to leave on: while tracing, every step appends two floats and a label to
-flat arrays owned by the Timeline.  The per-task `TaskRecord` objects the lessons read
-are built from those arrays when asked for, after the fact.
+Ready versus waiting: a task is *ready* from the moment its step is queued (for a sleep: from
+the moment its timer was due) until the step starts; before that it was *waiting*, for what
+the coroutine was suspended in, at the learner's line where it was suspended.
+
+Cheap enough to leave on: a step appends four floats, a label, a code object and an int to flat
+arrays owned by the Timeline; the records the lessons read are built from them when asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections.abc
+import collections
 import contextvars
-import inspect
+import os
 import re
+import sys
+import sysconfig
 import time
 import types
 import weakref
 from array import array
+from asyncio import events, format_helpers
 from contextlib import asynccontextmanager
 
-__all__ = ["trace", "Timeline", "TaskRecord"]
+from .interrupts import InterruptWatch
+
+__all__ = ["trace", "Timeline", "TaskRecord", "Wait", "Site"]
 
 _perf_counter = time.perf_counter
 _DEFAULT_NAME = re.compile(r"Task-\d+$")
+_CoroutineType = types.CoroutineType
+_GeneratorType = types.GeneratorType
+_BuiltinType = types.BuiltinMethodType
+_Task = asyncio.Task
+_set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
+_HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
 
 # The traces open in the current context.  A task created by the traced code sees them (tasks
 # copy their creator's context); a task the kernel creates for its own work elsewhere on the same
 # loop (ipykernel 7 starts tasks for queued cells during "Run All") does not, and is not recorded.
 _OPEN_TRACES = contextvars.ContextVar("asynclab_open_traces", default=())
-_CoroutineType = types.CoroutineType
-_current_task = asyncio.current_task
-_GeneratorType = types.GeneratorType
+
+# In a traced task's own context: (id(task), ((timeline, row), ...)).  A new task starts with a
+# copy of its creator's value, which names the creator's rows (its parent); registering the task
+# replaces it with the task's own.  The traced block's code holds (id(its task), ()).
+_TASK_ROWS = contextvars.ContextVar("asynclab_task_rows", default=None)
+
+# The due time (loop clock) of the sleep timer that is firing right now, or None.
+_timer_due = None
+# perf_counter() when an eager create_task() began, while it runs (None otherwise).
+_eager_start = None
+# The C Task's step callback type, learnt from the first step seen.
+_STEP_TYPE = None
 
 
 def _wait_labels():
@@ -63,7 +90,19 @@ def _wait_labels():
     return {fn.__code__: label for fn, label in known if hasattr(fn, "__code__")}
 
 
-_WAIT_LABELS = _wait_labels()
+# Code object -> what it is, for the walk down a suspended task's awaits: a wait label (str),
+# True for the learner's code (where a wait site can be), False for library code (asyncio,
+# the standard library, asynclab).  Filled as code objects are met.
+_CODE_KIND = dict(_wait_labels())
+_LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep for p in (
+    asyncio.__file__, os.__file__, __file__)} | {
+    os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")}))
+
+
+def _code_kind(code):
+    kind = not os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
+    _CODE_KIND[code] = kind
+    return kind
 
 
 def _display_name(name, label, coro_name):
@@ -73,44 +112,54 @@ def _display_name(name, label, coro_name):
     return name
 
 
+class Site(collections.namedtuple("Site", "file line function")):
+    """Where a task was suspended: the innermost frame of the traced program's own code."""
+
+    __slots__ = ()
+
+    def __str__(self):
+        return f"{self.function}:{self.line}"
+
+
+class Wait(collections.namedtuple("Wait", "start end what")):
+    """A waiting span: unpacks as (start, end, what); `.site` is where it waited (or None)."""
+
+    site = None
+
+
 class TaskRecord:
     """What one task did.  Times are seconds since the trace began.
 
     name       the task's name (asyncio's, or the one given to create_task / set_name)
-    created    when create_task was called
+    parent     the row label of the traced task that created it (None: the traced block did)
+    created    when it was created (its first step was queued)
     started    when its code first ran (None if it never did)
     finished   when its last step ended (None if it had not ended when the trace did)
     running    [(start, end), ...]: when its code was executing on the loop
-    waiting    [(start, end, what), ...]: the gaps between, and what it waited for:
-               "start" (created, not yet run), "sleep", "Semaphore", "Lock", "Queue.get",
-               "task <name>", "gather", "thread" (asyncio.to_thread), ...; None where it
-               cannot be known (a Future from run_in_executor, say)
+    ready      [(start, end), ...]: when it could have run but the loop ran something else:
+               from its creation, or from the moment what it waited for happened (a sleep's
+               timer was due, a lock was handed over, ...), until its next step began
+    waiting    [Wait(start, end, what), ...]: from the end of a step until it was ready again,
+               what it waited for ("sleep", "Semaphore", "Lock", "Queue.get", "task <name>",
+               "gather", "thread" (asyncio.to_thread), ...; None where it cannot be known, a
+               Future from run_in_executor, say) and `.site`, the Site of the line it waited at.
+               A bare yield (`await asyncio.sleep(0)`) is a "sleep" that ends at once: the task
+               is ready again immediately.
     outcome    "result" | "error" | "cancelled" | "pending"
     """
 
-    def __init__(self, name, label, coro_name, created, running, waits, outcome, trace_end):
+    def __init__(self, name, label, coro_name, parent, created, running, ready, waiting, outcome):
         self.name = name
         self.label = label
         self.coro_name = coro_name
+        self.parent = parent
         self.created = created
         self.running = running
+        self.ready = ready
+        self.waiting = waiting
         self.outcome = outcome
         self.started = running[0][0] if running else None
         self.finished = running[-1][1] if running and outcome != "pending" else None
-        self.waiting = self._gaps(waits, trace_end)
-
-    def _gaps(self, waits, trace_end):
-        spans = []
-        first = self.started if self.started is not None else (
-            trace_end if self.outcome == "pending" else None)
-        if first is not None and first > self.created:
-            spans.append((self.created, first, "start"))
-        for i, (_, end) in enumerate(self.running):
-            if i + 1 < len(self.running):
-                spans.append((end, self.running[i + 1][0], waits[i]))
-            elif self.outcome == "pending":         # still waiting when the trace ended
-                spans.append((end, max(end, trace_end), waits[i]))
-        return spans
 
     @property
     def display_name(self):
@@ -122,113 +171,351 @@ class TaskRecord:
                 f"created={self.created * 1000:.1f}ms finished={fin} steps={len(self.running)}>")
 
 
-def _wrappers(task):
-    """The tracer wrappers around a task's coroutine (more than one when traces are nested)."""
-    coro = task.get_coro()
-    while isinstance(coro, _TracedCoroutine):
-        yield coro
-        coro = coro._coro
+def _task_rows(task):
+    """A task's ((timeline, row), ...) if it is traced and we can see its context, else ()."""
+    if not _HAS_TASK_CONTEXT:
+        return ()
+    value = task.get_context().get(_TASK_ROWS)
+    return value[1] if value is not None and value[0] == id(task) else ()
 
 
-def _innermost_wait(coro, yielded):
-    """What a suspended task waits for, as a label such as "sleep" or "task B", or None."""
-    if yielded is None:
-        return "sleep"                      # a bare yield, as asyncio.sleep(0) does
-    if isinstance(yielded, asyncio.Task):   # awaiting another task: name it now, it may vanish
-        label = next((w._trace._labels.get(w._index) for w in _wrappers(yielded)), None)
-        coro_name = getattr(yielded.get_coro(), "__name__", "?")
-        return "task " + _display_name(yielded.get_name(), label, coro_name)
-    label = None
+def _wait_of(task):
+    """(label, code, lasti) for a suspended task: what it waits for, and where in whose code."""
+    label = site = None
+    c = task.get_coro()
     while True:                             # walk down the chain of awaits to the innermost
-        kind = type(coro)
+        kind = type(c)
         if kind is _CoroutineType:
-            label = _WAIT_LABELS.get(coro.cr_code, label)
-            coro = coro.cr_await
+            code, following = c.cr_code, c.cr_await
         elif kind is _GeneratorType:        # @types.coroutine generators, e.g. asyncio's sleep(0)
-            label = _WAIT_LABELS.get(coro.gi_code, label)
-            coro = coro.gi_yieldfrom
-        elif kind is _TracedCoroutine:
-            coro = coro._coro
+            code, following = c.gi_code, c.gi_yieldfrom
         else:                               # a Future, None, or an awaitable we cannot see into
             break
-    if label is None and type(yielded).__name__ == "_GatheringFuture":
-        label = "gather"
-    return label
+        what = _CODE_KIND.get(code)
+        if what is None:
+            what = _code_kind(code)
+        if what is True:
+            site = c
+        elif what is not False:
+            label = what
+        c = following
+    if label is None:
+        waiter = task._fut_waiter
+        if isinstance(waiter, _Task):      # awaiting another task: name it now, it may vanish
+            rows = _task_rows(waiter)
+            row_label = rows[0][0]._labels.get(rows[0][1]) if rows else None
+            coro_name = getattr(waiter.get_coro(), "__name__", "?")
+            label = "task " + _display_name(waiter.get_name(), row_label, coro_name)
+        elif type(waiter).__name__ == "_GatheringFuture":
+            label = "gather"
+    if site is None:
+        return label, None, -1
+    frame = site.cr_frame if type(site) is _CoroutineType else site.gi_frame
+    return label, site.cr_code if type(site) is _CoroutineType else site.gi_code, frame.f_lasti
 
 
-class _TracedCoroutine(collections.abc.Coroutine):
-    """Wraps a coroutine so each step the Task drives is timed.  Everything else is passed on."""
+def _outcome(task):
+    if task.cancelled():
+        return "cancelled"
+    return "error" if task._exception is not None else "result"
 
-    __slots__ = ("_coro", "_index", "_trace")
 
-    def __init__(self, coro, index, trace):
-        self._coro = coro
-        self._index = index
-        self._trace = trace
+def _record_step(rows, task, ready_at, start, end, first):
+    """Append one finished step of `task` to each open trace that records it."""
+    if task.done():
+        label, code, lasti = None, None, -1
+        outcome, name = _outcome(task), task.get_name()
+    else:
+        label, code, lasti = _wait_of(task)
+        outcome, name = None, (task.get_name() if first else None)
+    for timeline, row in rows:
+        if timeline._open:
+            timeline._steps.extend((row, ready_at, start, end))
+            timeline._waits.append(label)
+            timeline._sites.append(code)
+            timeline._lastis.append(lasti)
+            if name is not None:
+                timeline._names[row] = name
+            if outcome is not None:
+                timeline._outcomes[row] = outcome
 
-    def send(self, value):
-        # The hot path: a Task calls this once per step, so it is written out in full.
-        trace = self._trace
-        if not trace._open:                 # the trace has ended: pass straight through
-            return self._coro.send(value)
+
+class _TracedStep(events.Handle):
+    """The loop's Handle for one step of a traced task, timed when it runs."""
+
+    __slots__ = ("_rows", "_ready_at", "_first")
+
+    def _run(self):
         start = _perf_counter()
         try:
-            yielded = self._coro.send(value)
-        except BaseException as exc:        # the coroutine ended: returned, raised or cancelled
-            trace._last_step(self, start, exc)
+            self._context.run(self._callback, *self._args)
+        except (SystemExit, KeyboardInterrupt):
             raise
-        trace._steps.extend((self._index, start, _perf_counter()))
-        trace._waits.append("sleep" if yielded is None else _innermost_wait(self._coro, yielded))
-        return yielded
-
-    def throw(self, *args):
-        # A Task throws into its coroutine to cancel it: a rare step, the same bookkeeping.
-        trace = self._trace
-        if not trace._open:
-            return self._coro.throw(*args)
-        start = _perf_counter()
-        try:
-            yielded = self._coro.throw(*args)
-        except BaseException as exc:
-            trace._last_step(self, start, exc)
-            raise
-        trace._steps.extend((self._index, start, _perf_counter()))
-        trace._waits.append(_innermost_wait(self._coro, yielded))
-        return yielded
-
-    def close(self):
-        return self._coro.close()
-
-    def __await__(self):
-        return self._coro.__await__()
-
-    def __getattr__(self, name):
-        # Introspection (task repr, get_stack, print_stack, call graphs) reads cr_frame,
-        # cr_code, cr_await, __qualname__ ...: answer for the coroutine we wrap.
-        if name == "_coro":
-            raise AttributeError(name)
-        return getattr(self._coro, name)
-
-    def __repr__(self):
-        return repr(self._coro)
+        except BaseException as exc:        # as events.Handle._run does
+            cb = format_helpers._format_callback_source(
+                self._callback, self._args, debug=self._loop.get_debug())
+            context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": self}
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+            return
+        end = _perf_counter()
+        # The hot path: written out here rather than calling _record_step.
+        task = self._callback.__self__
+        if task.done() or self._first:
+            _record_step(self._rows, task, self._ready_at, start, end, self._first)
+            return
+        label, code, lasti = _wait_of(task)
+        ready_at = self._ready_at
+        for timeline, row in self._rows:
+            if timeline._open:
+                timeline._steps.extend((row, ready_at, start, end))
+                timeline._waits.append(label)
+                timeline._sites.append(code)
+                timeline._lastis.append(lasti)
 
 
-# Python 3.13.0's loop.create_task() calls task.set_name(name) after *any* task factory, even
-# when no name was given, so every unnamed task would be called "None" while a trace is open.
-# There, traced tasks are made from this subclass, which ignores set_name(None).
-_FACTORY_NAMES_NONE = "task.set_name(name)" in inspect.getsource(asyncio.BaseEventLoop.create_task)
+_TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
 
 
-class _KeepNameTask(asyncio.Task):
-    __slots__ = ()
+def _parent_row(parent_rows, timeline):
+    for t, r in parent_rows:
+        if t is timeline:
+            return r
+    return -1
 
-    def set_name(self, value):
-        if value is not None:
-            super().set_name(value)
+
+def _set_rows(task, context, loop, value):
+    """Store a task's rows in its context; False if that cannot be done."""
+    try:
+        context.run(_TASK_ROWS.set, value)
+    except RuntimeError:                    # its context is in use right now
+        if asyncio.current_task(loop) is not task:
+            return False
+        _TASK_ROWS.set(value)               # its eager first step runs in it: we are inside
+    return True
 
 
-_KeepNameTask.__name__ = _KeepNameTask.__qualname__ = "Task"     # reprs read as usual
-_PlainTask = _KeepNameTask if _FACTORY_NAMES_NONE else asyncio.Task
+def _register(task, context, loop, created, coro=None, set_rows=True):
+    """Give a new task a row in each open trace of its context; returns its rows (or None).
+
+    `set_rows` False: the task is done already (an eager task), its context is not needed.
+    """
+    traces = context.get(_OPEN_TRACES)
+    parent = context.get(_TASK_ROWS)
+    parent_rows = parent[1] if parent is not None else ()
+    if len(traces) == 1:                    # the usual case, written out: it runs once per task
+        timeline = traces[0]
+        if not timeline._open or timeline.loop is not loop:
+            return None
+        own = ((timeline, len(timeline._parents)),)
+        if set_rows and not _set_rows(task, context, loop, (id(task), own)):
+            return None
+        if coro is None:
+            coro = task.get_coro()
+        timeline._created.append(created)
+        timeline._coro_names.append(getattr(coro, "__name__", None) or type(coro).__name__)
+        timeline._parents.append(parent_rows[0][1] if parent_rows and parent_rows[0][0] is timeline
+                                 else _parent_row(parent_rows, timeline))
+        return own
+    rows = []
+    for timeline in traces:
+        if timeline._open and timeline.loop is loop:
+            rows.append((timeline, len(timeline._parents), _parent_row(parent_rows, timeline)))
+    if not rows:
+        return None
+    own = tuple((t, r) for t, r, _ in rows)
+    if set_rows and not _set_rows(task, context, loop, (id(task), own)):
+        return None
+    if coro is None:
+        coro = task.get_coro()
+    coro_name = getattr(coro, "__name__", None) or type(coro).__name__
+    for timeline, row, parent_row in rows:
+        timeline._created.append(created)
+        timeline._coro_names.append(coro_name)
+        timeline._parents.append(parent_row)
+    return own
+
+
+class _LoopHook:
+    """What the tracer puts on one loop while traces are open on it, and takes off again."""
+
+    # create_task is only watched where a task can start eagerly (3.12+).
+    NAMES = ("call_soon", "call_at", "create_task") if sys.version_info >= (3, 12) else (
+        "call_soon", "call_at")
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.open = 0
+        self.saved = {n: loop.__dict__[n] for n in self.NAMES if n in loop.__dict__}
+        self.offset = _perf_counter() - loop.time()     # loop clock -> perf_counter
+        self.call_soon = self._make_call_soon(loop, loop.call_soon, self.offset)
+        self.call_at = self._make_call_at(loop.call_at)
+        self.create_task = self._make_create_task(loop, loop.create_task)     # used 3.12+
+        self.call_soon.hook = self
+
+    def install(self):
+        for n in self.NAMES:
+            setattr(self.loop, n, getattr(self, n))
+
+    def remove(self):
+        for n in self.NAMES:
+            try:
+                if n in self.saved:
+                    setattr(self.loop, n, self.saved[n])
+                else:
+                    delattr(self.loop, n)
+            except AttributeError:
+                pass
+
+    @staticmethod
+    def _make_call_soon(loop, real_call_soon, offset):
+        ready = loop._ready
+
+        def call_soon(callback, *args, context=None):
+            global _STEP_TYPE
+            if context is not None:
+                kind = type(callback)
+                if kind is _STEP_TYPE or kind is _BuiltinType or (
+                        _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper"):
+                    task = callback.__self__
+                    value = context.get(_TASK_ROWS)
+                    first = False
+                    if value is not None and value[0] == id(task):
+                        rows = value[1]
+                        if rows:
+                            due = _timer_due
+                            ready_at = _perf_counter() if due is None else due + offset
+                    elif context.get(_OPEN_TRACES) and isinstance(task, _Task):
+                        if kind.__name__ == "TaskStepMethWrapper":
+                            _STEP_TYPE = kind
+                        now = ready_at = _perf_counter()
+                        if _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
+                            # an eager task's first step ran inside create_task and yielded
+                            rows = _register(task, context, loop, _eager_start)
+                            if rows:
+                                _record_step(rows, task, _eager_start, _eager_start, now, True)
+                            first = True            # it is named after create_task returns
+                        else:
+                            rows = _register(task, context, loop, now)
+                            first = True
+                    else:
+                        rows = None
+                    if rows:
+                        if loop._closed:
+                            raise RuntimeError("Event loop is closed")
+                        if loop._debug:
+                            loop._check_thread()
+                            handle = _TracedStep(callback, args, loop, context)
+                            if handle._source_traceback:      # as loop.call_soon trims it
+                                del handle._source_traceback[-1]
+                        else:
+                            handle = _TracedStep.__new__(_TracedStep)
+                            handle._callback = callback
+                            handle._args = args
+                            handle._cancelled = False
+                            handle._loop = loop
+                            handle._source_traceback = None
+                            handle._repr = None
+                            handle._context = context
+                        handle._rows = rows
+                        handle._ready_at = ready_at
+                        handle._first = first
+                        ready.append(handle)
+                        return handle
+            return real_call_soon(callback, *args, context=context)
+
+        return call_soon
+
+    @staticmethod
+    def _make_call_at(real_call_at):
+        def call_at(when, callback, *args, context=None):
+            if callback is _set_result_unless_cancelled:      # asyncio.sleep's timer
+                return real_call_at(when, _sleep_timer_fired, when, *args, context=context)
+            return real_call_at(when, callback, *args, context=context)
+
+        return call_at
+
+    @staticmethod
+    def _make_create_task(loop, real_create_task):
+        def create_task(coro, **kwargs):
+            global _eager_start
+            if loop._task_factory is None and not kwargs.get("eager_start"):
+                return real_create_task(coro, **kwargs)
+            # A factory (or eager_start) may run the first step inside create_task itself.
+            saved = _eager_start
+            _eager_start = start = _perf_counter()
+            try:
+                task = real_create_task(coro, **kwargs)
+            finally:
+                _eager_start = saved
+            end = _perf_counter()
+            if not isinstance(task, _Task):
+                return task
+            if task.done():                 # ran to its end inside create_task
+                context = kwargs.get("context") or contextvars.copy_context()
+                if context.get(_OPEN_TRACES):
+                    rows = _register(task, context, loop, start, coro, set_rows=False)
+                    if rows:
+                        _record_step(rows, task, start, start, end, True)
+                        for timeline, row in rows:  # asyncio.create_task names it after this
+                            timeline._done_at_birth.append((row, weakref.ref(task)))
+                return task
+            context = task.get_context()
+            value = context.get(_TASK_ROWS)
+            if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
+                rows = _register(task, context, loop, start)    # it ran eagerly, no step queued
+                if rows:
+                    _record_step(rows, task, start, start, end, True)
+                value = context.get(_TASK_ROWS)
+            if value is not None and value[0] == id(task):
+                name = task.get_name()      # create_task names the task after the factory
+                for timeline, row in value[1]:
+                    timeline._names[row] = name
+            return task
+
+        return create_task
+
+
+def _sleep_timer_fired(when, future, result):
+    """asyncio.sleep's timer callback, noting when it was due for the wakeup it causes."""
+    global _timer_due
+    _timer_due = when
+    try:
+        _set_result_unless_cancelled(future, result)
+    finally:
+        _timer_due = None
+
+
+def _hook_for(loop):
+    hook = getattr(loop.__dict__.get("call_soon"), "hook", None)
+    if not isinstance(hook, _LoopHook):
+        hook = _LoopHook(loop)
+        hook.install()
+    hook.open += 1
+    return hook
+
+
+def _release(hook):
+    hook.open -= 1
+    if hook.open <= 0:
+        hook.remove()
+
+
+_line_cache = {}
+
+
+def _line_of(code, lasti):
+    key = (code, lasti)
+    line = _line_cache.get(key)
+    if line is None:
+        line = code.co_firstlineno
+        for start, end, ln in code.co_lines():
+            if start <= lasti < end and ln is not None:
+                line = ln
+                break
+        _line_cache[key] = line
+    return line
 
 
 class Timeline:
@@ -240,16 +527,21 @@ class Timeline:
         self._open = False
         self._ended = None
         self._records = None
-        # One entry per task, by creation order.
-        self._born = []                     # (perf_counter at creation, coroutine's name)
-        self._names = {}                    # task index -> its name, as last seen
-        self._outcomes = {}                 # task index -> how it ended (absent: pending)
-        self._labels = {}                   # task index -> label (simulated I/O sets these)
-        self._done_at_birth = []            # (index, task) of tasks done before create_task returned
-        # Per step: whose step (task index), start, end (perf_counter) as three numbers in one
-        # flat array, and what the task then waited for (a label, or None after its last step).
+        # Per task, by creation order (its row):
+        self._created = array("d")          # perf_counter at creation
+        self._coro_names = []               # its coroutine's name
+        self._parents = array("i")          # the row of the task that created it, -1: the block
+        self._names = {}                    # row -> its name, as last seen
+        self._outcomes = {}                 # row -> how it ended (absent: pending)
+        self._labels = {}                   # row -> label (simulated I/O sets these)
+        self._done_at_birth = []            # (row, weakref) of eager tasks done inside create_task
+        # Per step: row, ready since, start, end (perf_counter) as four numbers in one flat
+        # array; what the task then waited for (a label, or None after its last step); the
+        # code object and instruction offset of the learner's frame it waited in.
         self._steps = array("d")
         self._waits = []
+        self._sites = []
+        self._lastis = array("i")
 
     @property
     def duration(self):
@@ -268,77 +560,67 @@ class Timeline:
         return records
 
     def _build_records(self):
-        n, o = len(self._born), self.origin
+        n, o = len(self._created), self.origin
+        end_of_trace = self.duration
         running = [[] for _ in range(n)]
-        waits = [[] for _ in range(n)]
-        s = self._steps
-        for k, wait in enumerate(self._waits):
-            owner = int(s[3 * k])
-            running[owner].append((s[3 * k + 1] - o, s[3 * k + 2] - o))
-            waits[owner].append(wait)
-        end = self.duration
-        return [TaskRecord(self._names.get(i, "?"), self._labels.get(i), coro_name, created - o,
-                           running[i], waits[i], self._outcomes.get(i, "pending"), end)
-                for i, (created, coro_name) in enumerate(self._born)]
-
-    def _factory(self, previous):
-        """A task factory that records the task, then defers to `previous` (or plain Task)."""
-
-        def traced_task_factory(loop, coro, **kwargs):
-            if type(coro) is _CoroutineType:   # the usual case, checked first because it is quick
-                name = coro.__name__
-            elif asyncio.iscoroutine(coro):
-                name = getattr(coro, "__name__", type(coro).__name__)
-            else:                               # not a coroutine: asyncio raises its own TypeError
-                name = None
-            if name is None or self not in _OPEN_TRACES.get():   # or not the traced code's task
-                if previous is not None:
-                    return previous(loop, coro, **kwargs)
-                return _PlainTask(coro, loop=loop, **kwargs)
-            index = len(self._born)             # taken before an eager task's first step
-            self._born.append((_perf_counter(), name))
-            wrapped = _TracedCoroutine(coro, index, self)
-            if previous is None:
-                task = _PlainTask(wrapped, loop=loop, **kwargs)
-            else:
-                task = previous(loop, wrapped, **kwargs)
-            self._names[index] = task.get_name()
-            if task.done():                 # an eager task that never suspended
-                self._done_at_birth.append((index, weakref.ref(task)))
-            return task
-
-        return traced_task_factory
-
-    def _last_step(self, wrapper, start, exc):
-        """Record a task's final step and how it ended."""
-        index = wrapper._index
-        self._steps.extend((index, start, _perf_counter()))
-        self._waits.append(None)
-        if isinstance(exc, StopIteration):
-            self._outcomes[index] = "result"
-        elif isinstance(exc, asyncio.CancelledError):
-            self._outcomes[index] = "cancelled"
-        else:
-            self._outcomes[index] = "error"
-        # Names may be given after creation: note the name the task has now.  The current task
-        # is the one whose step this was, its coroutine this wrapper (or an outer trace's).
-        task = _current_task(self.loop)
-        if task is not None and (task.get_coro() is wrapper or wrapper in _wrappers(task)):
-            self._names[index] = task.get_name()
+        ready = [[] for _ in range(n)]
+        waiting = [[] for _ in range(n)]
+        last_end = [None] * n               # end of the task's previous step
+        last_wait = [None] * n              # (what, site) after it
+        s, sites, lastis = self._steps, self._sites, self._lastis
+        for k, what in enumerate(self._waits):
+            row = int(s[4 * k])
+            ready_at, start, end = s[4 * k + 1] - o, s[4 * k + 2] - o, s[4 * k + 3] - o
+            prev = last_end[row]
+            ready_at = min(max(ready_at, prev if prev is not None else ready_at), start)
+            if prev is not None:
+                wait = Wait(prev, ready_at, last_wait[row][0])
+                wait.site = last_wait[row][1]
+                waiting[row].append(wait)
+            if start > ready_at:
+                ready[row].append((ready_at, start))
+            running[row].append((start, end))
+            last_end[row] = end
+            code = sites[k]
+            site = None if code is None else Site(code.co_filename, _line_of(code, lastis[k]),
+                                                  code.co_name)
+            last_wait[row] = (what, site)
+        records = []
+        for i in range(n):
+            created = self._created[i] - o
+            outcome = self._outcomes.get(i, "pending")
+            if outcome == "pending":        # still waiting (or never run) when the trace ended
+                if last_end[i] is None:
+                    ready[i].append((created, max(created, end_of_trace)))
+                else:
+                    wait = Wait(last_end[i], max(last_end[i], end_of_trace), last_wait[i][0])
+                    wait.site = last_wait[i][1]
+                    waiting[i].append(wait)
+            records.append(TaskRecord(self._names.get(i, "?"), self._labels.get(i),
+                                      self._coro_names[i], self._parents[i], created,
+                                      running[i], ready[i], waiting[i], outcome, ))
+        for record in records:              # parents by row label, once every record exists
+            record.parent = None if record.parent < 0 else records[record.parent].display_name
+        return records
 
     def _close(self):
-        self._ended = _perf_counter()
+        if self._ended is None:
+            self._ended = _perf_counter()
         self._open = False
-        # Names given after creation (3.11's create_task does that), for tasks still alive.
-        for task in asyncio.all_tasks(self.loop):
-            for wrapper in _wrappers(task):
-                if wrapper._trace is self:
-                    self._names[wrapper._index] = task.get_name()
-        for index, task_ref in self._done_at_birth:
+        for row, task_ref in self._done_at_birth:
             task = task_ref()
             if task is not None:
-                self._names[index] = task.get_name()
+                self._names[row] = task.get_name()
         self._done_at_birth = []
+        if _HAS_TASK_CONTEXT:               # names given after the last step we saw
+            try:
+                tasks = asyncio.all_tasks(self.loop)
+            except RuntimeError:            # the loop is gone: keep the names we have
+                tasks = ()
+            for task in tasks:
+                for timeline, row in _task_rows(task):
+                    if timeline is self:
+                        self._names[row] = task.get_name()
 
     def by_name(self, name):
         """The record whose name (or row label) is `name`."""
@@ -357,12 +639,12 @@ class Timeline:
 
     def max_concurrency(self):
         """The most tasks in progress (started, not yet finished) at any one moment."""
-        events = []
+        events_ = []
         for r in self.tasks:
             if r.started is not None:
-                events += [(r.started, 1), (r.finished if r.finished is not None else self.duration, -1)]
+                events_ += [(r.started, 1), (r.finished if r.finished is not None else self.duration, -1)]
         best = now = 0
-        for _, delta in sorted(events):     # at equal times an end (-1) sorts before a start
+        for _, delta in sorted(events_):    # at equal times an end (-1) sorts before a start
             now += delta
             best = max(best, now)
         return best
@@ -377,8 +659,13 @@ class Timeline:
         from .plots import plot_timeline
         return plot_timeline(self, ax=ax, **kwargs)
 
+    def save(self, path):
+        """Write the trace as a Chrome Trace Event file (opens in Perfetto, chrome://tracing)."""
+        from .trace_export import save_chrome_trace
+        return save_chrome_trace(self, path)
+
     def __repr__(self):
-        return f"<Timeline {len(self._born)} tasks over {self.duration * 1000:.1f} ms>"
+        return f"<Timeline {len(self._created)} tasks over {self.duration * 1000:.1f} ms>"
 
 
 def label_current_task(label):
@@ -387,9 +674,20 @@ def label_current_task(label):
         task = asyncio.current_task()
     except RuntimeError:                    # no running loop
         return
-    for wrapper in (_wrappers(task) if task is not None else ()):
-        if wrapper._trace._open:
-            wrapper._trace._labels.setdefault(wrapper._index, label)
+    value = _TASK_ROWS.get()
+    if task is None or value is None or value[0] != id(task):
+        return
+    for timeline, row in value[1]:
+        if timeline._open:
+            timeline._labels.setdefault(row, label)
+
+
+def _reset_quietly(var, token):
+    """Reset a context variable; in another context (a task collected while pending) let it be."""
+    try:
+        var.reset(token)
+    except (ValueError, RuntimeError):
+        pass
 
 
 @asynccontextmanager
@@ -400,16 +698,20 @@ async def trace():
             await asyncio.gather(work("A", 0.2), work("B", 0.1))
         tl.plot()
 
-    Works under top-level await in Jupyter and under asyncio.run() alike.  The loop's
-    task factory is chained while the block runs and restored when it ends, also when
-    the block raises.  Tasks still running at the end keep running, untraced from then on.
+    Works under top-level await in Jupyter and under asyncio.run() alike.  While a trace is
+    open the loop's call_soon is watched; the loop is left as it was found when the last open
+    trace on it ends, also when the block raises.  Tasks still running at the end keep
+    running, untraced from then on.
     """
-    from .interrupts import InterruptWatch
     loop = asyncio.get_running_loop()
     timeline = Timeline(loop)
-    previous = loop.get_task_factory()
-    loop.set_task_factory(timeline._factory(previous))
+    hook = _hook_for(loop)
     timeline._open = True
+    task = asyncio.current_task()
+    value = _TASK_ROWS.get()
+    rows_token = None
+    if value is None or value[0] != id(task):       # the block's own code: children have no parent
+        rows_token = _TASK_ROWS.set((id(task), ()))
     token = _OPEN_TRACES.set(_OPEN_TRACES.get() + (timeline,))
     interrupt = InterruptWatch()
     try:
@@ -419,6 +721,10 @@ async def trace():
         raise
     finally:
         interrupt.stop()
-        _OPEN_TRACES.reset(token)
+        timeline._ended = _perf_counter()
+        timeline._open = False
+        _release(hook)
+        _reset_quietly(_OPEN_TRACES, token)
+        if rows_token is not None:
+            _reset_quietly(_TASK_ROWS, rows_token)
         timeline._close()
-        loop.set_task_factory(previous)

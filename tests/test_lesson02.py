@@ -138,7 +138,7 @@ def test_a_task_waits_for_its_first_turn_while_the_caller_blocks():
     a, b = tl.by_name("A"), tl.by_name("B")
     assert a.started > b.created
     assert a.started - a.created >= 0.039
-    assert a.waiting[0][2] == "start"           # the grey "waiting for its first turn" bar
+    assert a.ready[0] == (a.created, a.started)   # the "ready" bar: queued, waiting for its first turn
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager_task_factory is new in 3.12")
@@ -151,7 +151,7 @@ def test_eager_task_factory_starts_tasks_inside_create_task():
         loop.set_task_factory(asyncio.eager_task_factory)
         try:
             got = await make_caller(log)()
-            async with asynclab.trace() as tl:       # the tracer chains onto the eager factory
+            async with asynclab.trace() as tl:       # the tracer leaves the eager factory alone
                 tasks = [named(label, 0.03) for label in "AB"]
                 time.sleep(0.04)
                 await asyncio.gather(*tasks)
@@ -164,7 +164,7 @@ def test_eager_task_factory_starts_tasks_inside_create_task():
     assert previous is None and after is None
     a, b = tl.by_name("A"), tl.by_name("B")
     assert a.started < b.created                  # ran before B was even created
-    assert all(end <= b.created for _, end, w in a.waiting if w == "start")   # no visible grey bar
+    assert all(end <= b.created for _, end in a.ready)   # no visible "ready" bar before B
     assert tl.order("started") == ["A", "B"]
 
 

@@ -89,7 +89,8 @@ def test_time_sleep_stalls_every_task():
     a0, a1 = tl.by_name("A").running[0]
     assert a1 - a0 >= BLOCK
     assert tl.by_name("B").started >= a1             # B's first turn came after A's step
-    assert tl.by_name("B").waiting[0][2] == "start"
+    b = tl.by_name("B")
+    assert b.ready[0] == (b.created, b.started) and not b.waiting    # ready all along, never waiting
     assert tl.order("finished")[:3] == ["A", "B", "C"]
 
 

@@ -10,7 +10,6 @@ import weakref
 import pytest
 
 import asynclab
-from asynclab.tracer import _TracedCoroutine
 
 MS = 0.003   # "within a few milliseconds"
 
@@ -103,7 +102,7 @@ def test_the_loop_gets_its_task_factory_back_also_when_the_block_raises():
         loop.set_task_factory(custom)
         with pytest.raises(KeyError):
             async with asynclab.trace():
-                assert loop.get_task_factory() is not custom
+                assert loop.get_task_factory() is custom       # the tracer does not touch it
                 raise KeyError("inside the block")
         assert loop.get_task_factory() is custom
         assert loop.get_debug() is False
@@ -126,7 +125,7 @@ def test_an_existing_factory_is_chained():
         return tl
 
     tl = run(main())
-    assert len(made) == 1 and isinstance(made[0], _TracedCoroutine)
+    assert len(made) == 1 and asyncio.iscoroutine(made[0])     # the coroutine itself, not a wrapper
     assert tl.order("finished") == ["x"]
 
 
@@ -202,7 +201,7 @@ def test_waiting_spans_say_what_the_task_waited_for():
     assert "Event" in label["event-waiter"]
     assert "Queue.get" in label["queue-waiter"]
     assert "task child" in label["parent"]
-    assert label["sem-holder"] == ["start", "sleep"]
+    assert label["sem-holder"] == ["sleep"]
 
 
 def test_the_tracer_keeps_no_task_alive():
@@ -364,3 +363,338 @@ def test_tasks_created_elsewhere_on_the_loop_are_not_recorded():
 
     tl = run(main())
     assert [r.name for r in tl.tasks] == ["child", "grandchild"]
+
+
+# --- transparency: the traced program sees what it would see untraced -------------------------
+
+def _hooks(loop):
+    """What the tracer may have put on the loop instance (nothing, when no trace is open)."""
+    return sorted(set(vars(loop)) & {"call_soon", "call_at", "create_task"})
+
+
+def test_get_coro_is_the_coroutine_passed_and_tracebacks_have_no_frame_of_ours():
+    async def fails():
+        await asyncio.sleep(0)
+        raise ValueError("boom")
+
+    async def main():
+        coro = fails()
+        async with asynclab.trace():
+            task = asyncio.create_task(coro)
+            assert task.get_coro() is coro
+            with pytest.raises(ValueError) as info:
+                await task
+        return info
+
+    info = run(main())
+    import traceback
+    files = [frame.filename for frame in traceback.extract_tb(info.value.__traceback__)]
+    assert files and not any(f.endswith(("asynclab/tracer.py", "asyncio/events.py")) for f in files), files
+    assert traceback.extract_tb(info.value.__traceback__)[-1].name == "fails"
+
+
+def _stack_and_graph():
+    """A task suspended two coroutines deep: its get_stack(), print_stack() and call graph."""
+    import io
+
+    async def leaf():
+        await asyncio.sleep(1)
+
+    async def middle():
+        await leaf()
+
+    async def main(traced):
+        if traced:
+            async with asynclab.trace():
+                return await probe()
+        return await probe()
+
+    async def probe():
+        task = asyncio.create_task(middle(), name="probe")
+        await asyncio.sleep(0.01)
+        stack = [(f.f_code.co_name, f.f_lineno) for f in task.get_stack()]
+        out = io.StringIO()
+        task.print_stack(file=out)
+        graph = None
+        if hasattr(asyncio, "capture_call_graph"):
+            g = asyncio.capture_call_graph(task)
+            graph = [(f.frame.f_code.co_name, f.frame.f_lineno) for f in g.call_stack]
+        task.cancel()
+        return stack, out.getvalue(), graph, repr(task).split(" wait_for=")[0]
+
+    return main
+
+
+def test_get_stack_print_stack_and_call_graph_are_the_same_traced_and_untraced():
+    main = _stack_and_graph()
+    assert run(main(True)) == run(main(False))
+    stack, printed, graph, _ = run(main(True))
+    assert stack[0][0] == "middle" and "leaf" in printed
+    if graph is not None:                       # 3.14+
+        assert [name for name, _ in graph][:2] == ["leaf", "middle"] or graph
+
+
+def test_scheduling_is_unchanged_same_steps_in_the_same_order():
+    async def scenario(log):
+        sem, queue, event = asyncio.Semaphore(1), asyncio.Queue(), asyncio.Event()
+
+        async def worker(name):
+            for i in range(2):
+                async with sem:
+                    log.append((name, "in", i))
+                    await asyncio.sleep(0)
+                log.append((name, "out", i))
+                await asyncio.sleep(0.001 * (name == "b"))
+
+        async def consumer():
+            while (item := await queue.get()) is not None:
+                log.append(("consumer", item))
+            event.set()
+
+        async def producer():
+            for item in range(3):
+                await queue.put(item)
+                await asyncio.sleep(0)
+            await queue.put(None)
+            await event.wait()
+            log.append(("producer", "done"))
+
+        await asyncio.gather(worker("a"), worker("b"), consumer(), producer(),
+                             asyncio.to_thread(time.sleep, 0))
+
+    async def main(traced):
+        log = []
+        if traced:
+            async with asynclab.trace() as tl:
+                await scenario(log)
+            assert len(tl.tasks) == 5
+        else:
+            await scenario(log)
+        return log
+
+    assert run(main(True)) == run(main(False))
+
+
+# --- the loop left as found, in every exit order ---------------------------------------------
+
+def test_nested_and_interleaved_traces_leave_the_loop_as_found_in_any_order():
+    async def holder(started, release):
+        async with asynclab.trace() as tl:
+            started.set()
+            await release.wait()
+        return tl
+
+    async def main(order):
+        loop = asyncio.get_running_loop()
+        events_ = [(asyncio.Event(), asyncio.Event()) for _ in range(3)]
+        tasks = [asyncio.create_task(holder(s, r)) for s, r in events_]
+        for s, _ in events_:
+            await s.wait()
+        assert "call_soon" in _hooks(loop)
+        for i in order:
+            events_[i][1].set()
+            await tasks[i]
+            left = [j for j in order[order.index(i) + 1:]]
+            assert bool(_hooks(loop)) == bool(left)
+        assert _hooks(loop) == []
+
+    for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
+        run(main(order))
+
+
+def test_the_loop_is_left_as_found_when_the_block_raises_is_cancelled_or_interrupted():
+    async def raises():
+        async with asynclab.trace():
+            async with asynclab.trace():
+                raise KeyError("x")
+
+    async def cancelled():
+        async with asynclab.trace():
+            await asyncio.sleep(10)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with pytest.raises(KeyError):
+            await raises()
+        assert _hooks(loop) == []
+        t = asyncio.create_task(cancelled())
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert _hooks(loop) == []
+
+    run(main())
+
+    seen = {}
+
+    async def interrupted():
+        seen["loop"] = asyncio.get_running_loop()
+        async with asynclab.trace():
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(interrupted())
+    assert _hooks(seen["loop"]) == []
+
+
+def test_the_loop_is_left_as_found_when_the_tracing_task_is_collected_while_pending():
+    async def traced_forever():
+        async with asynclab.trace():
+            await asyncio.get_running_loop().create_future()     # never resolved
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, ctx: None)      # "Task was destroyed ..."
+        asyncio.create_task(traced_forever())                   # no reference kept
+        await asyncio.sleep(0.01)
+        assert _hooks(loop)
+        gc.collect()
+        await asyncio.sleep(0)
+        assert _hooks(loop) == []
+        await asyncio.create_task(asyncio.sleep(0))              # the loop still works
+
+    run(main())
+
+
+# --- ready versus waiting, parents, wait sites ------------------------------------------------
+
+def test_ready_spans_show_a_task_held_up_by_a_blocked_loop():
+    """A task sleeps 20 ms while the loop is blocked 100 ms: waiting ~0-20 ms, ready ~20-100 ms."""
+    stamps = {}
+
+    async def sleeper():
+        stamps["asleep"] = time.perf_counter()
+        await asyncio.sleep(0.02)
+        stamps["woke"] = time.perf_counter()
+
+    async def main():
+        async with asynclab.trace() as tl:
+            task = asyncio.create_task(sleeper(), name="sleeper")
+            await asyncio.sleep(0)                      # let it start its sleep
+            stamps["block"] = time.perf_counter()
+            time.sleep(0.1)                             # the whole loop stalls
+            stamps["unblock"] = time.perf_counter()
+            await task
+        return tl
+
+    tl = run(main())
+    rec, o = tl.by_name("sleeper"), tl.origin
+    (w_start, w_end, what), = rec.waiting
+    assert what == "sleep"
+    assert abs(w_start - (stamps["asleep"] - o)) < 0.002
+    assert abs(w_end - (stamps["asleep"] - o + 0.02)) < 0.002       # the timer was due
+    r_start, r_end = rec.ready[-1]
+    assert r_start == w_end
+    assert abs(r_end - (stamps["woke"] - o)) < 0.002
+    assert r_end >= stamps["unblock"] - o                              # it could not run before
+    assert rec.ready[0][1] == rec.started                              # queued, then first step
+
+
+def test_parent_is_the_row_label_of_the_creating_task():
+    async def child():
+        await asyncio.sleep(0)
+
+    async def parent():
+        await asyncio.gather(asyncio.create_task(child(), name="kid"), asynclab.fetch("x", 0))
+
+    async def main():
+        async with asynclab.trace() as tl:
+            await asyncio.create_task(parent(), name="parent")
+        return tl
+
+    tl = run(main())
+    assert tl.by_name("parent").parent is None
+    assert tl.by_name("kid").parent == "parent"
+    assert tl.by_name("fetch x").parent == "parent"
+
+
+def test_waiting_spans_know_the_learners_line():
+    import inspect
+
+    async def fetch_page(lock):
+        async with lock:
+            await asyncio.sleep(0.001)
+
+    async def main():
+        lock = asyncio.Lock()
+        async with asynclab.trace() as tl:
+            await asyncio.gather(asyncio.create_task(fetch_page(lock), name="one"),
+                                 asyncio.create_task(fetch_page(lock), name="two"))
+        return tl
+
+    tl = run(main())
+    lines, first = inspect.getsourcelines(fetch_page)
+    waits = tl.by_name("two").waiting
+    assert [w.what for w in waits] == ["Lock", "sleep"]
+    assert [w.site.line for w in waits] == [first + 1, first + 2]
+    assert str(waits[0].site) == f"fetch_page:{first + 1}"
+    assert waits[0].site.file == __file__ and waits[0].site.function == "fetch_page"
+    start, end, what = waits[0]                     # still unpacks as a 3-tuple
+    assert (start, end, what) == (waits[0].start, waits[0].end, "Lock")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are new in 3.12")
+def test_eager_tasks_are_recorded_done_at_once_or_suspended():
+    async def instant():
+        return 1
+
+    async def suspends():
+        await asyncio.sleep(0.001)
+
+    async def yields():
+        await asyncio.sleep(0)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(asyncio.eager_task_factory)
+        try:
+            async with asynclab.trace() as tl:
+                a = asyncio.create_task(instant(), name="instant")
+                assert a.done()                                  # still eager
+                b = asyncio.create_task(suspends(), name="suspends")
+                c = asyncio.create_task(yields(), name="yields")
+                await asyncio.gather(a, b, c)
+        finally:
+            loop.set_task_factory(None)
+        return tl
+
+    tl = run(main())
+    assert [r.name for r in tl.tasks] == ["instant", "suspends", "yields"]
+    assert [len(r.running) for r in tl.tasks] == [1, 2, 2]
+    assert all(r.outcome == "result" for r in tl.tasks)
+    assert tl.by_name("suspends").waiting[0].what == "sleep"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="python -m asyncio pstree is new in 3.14")
+def test_asyncio_pstree_shows_the_same_stack_for_a_traced_task():
+    import os
+    import subprocess
+
+    async def leaf():
+        await asyncio.sleep(10)
+
+    async def middle():
+        await leaf()
+
+    async def body():
+        task = asyncio.create_task(middle(), name="worker")
+        await asyncio.sleep(0.05)
+        out = subprocess.run([sys.executable, "-m", "asyncio", "pstree", str(os.getpid())],
+                             capture_output=True, text=True, timeout=60)
+        task.cancel()
+        return out.returncode, out.stdout
+
+    async def main(traced):
+        if traced:
+            async with asynclab.trace():
+                return await body()
+        return await body()
+
+    code, traced = run(main(True))
+    if code != 0:
+        pytest.skip("pstree cannot read this process here (it needs ptrace rights)")
+    _, bare = run(main(False))
+    worker = lambda text: text[text.index("(T) worker"):]      # noqa: E731
+    assert worker(traced) == worker(bare)
+    assert "leaf" in worker(traced) and "middle" in worker(traced)
