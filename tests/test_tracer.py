@@ -578,17 +578,29 @@ def test_ready_spans_show_a_task_held_up_by_a_blocked_loop():
             await task
         return tl
 
-    tl = run(main())
-    rec, o = tl.by_name("sleeper"), tl.origin
-    (w_start, w_end, what), = rec.waiting
-    assert what == "sleep"
-    assert abs(w_start - (stamps["asleep"] - o)) < 0.002
-    assert abs(w_end - (stamps["asleep"] - o + 0.02)) < 0.002       # the timer was due
-    r_start, r_end = rec.ready[-1]
-    assert r_start == w_end
-    assert abs(r_end - (stamps["woke"] - o)) < 0.002
-    assert r_end >= stamps["unblock"] - o                              # it could not run before
-    assert rec.ready[0][1] == rec.started                              # queued, then first step
+    def misses():
+        """What is off by more than 2 ms against the task's own stamps (an empty list: nothing)."""
+        tl = run(main())
+        rec, o = tl.by_name("sleeper"), tl.origin
+        (w_start, w_end, what), = rec.waiting
+        r_start, r_end = rec.ready[-1]
+        checks = {
+            "the wait is a sleep": what == "sleep",
+            "waiting starts when it went to sleep": abs(w_start - (stamps["asleep"] - o)) < 0.002,
+            "waiting ends when the timer was due": abs(w_end - (stamps["asleep"] - o + 0.02)) < 0.002,
+            "ready starts where waiting ends": r_start == w_end,
+            "ready ends when it woke": abs(r_end - (stamps["woke"] - o)) < 0.002,
+            "it could not run before the loop was free": r_end >= stamps["unblock"] - o,
+            "queued, then its first step": rec.ready[0][1] == rec.started,
+        }
+        return [name for name, ok in checks.items() if not ok]
+
+    # The stamps are taken a few microseconds from the tracer's; only the operating system pausing
+    # this process between the two (a busy machine) can put 2 ms between them, and not three times.
+    tries = [misses() for _ in range(1)]
+    while tries[-1] and len(tries) < 3:
+        tries.append(misses())
+    assert not tries[-1], f"off in every one of {len(tries)} tries: {tries}"
 
 
 def test_parent_is_the_row_label_of_the_creating_task():
