@@ -246,4 +246,11 @@ def explore(timeline, step=0, height=0):
     if not isinstance(step, int) or not 0 <= step <= len(data["steps"]):
         raise ValueError(f"step must be a whole number from 0 to {len(data['steps'])}, "
                          f"the number of steps this timeline recorded; got {step!r}.")
-    return _get_widget_class()(data=data, step=step, height=int(height))
+    try:
+        widget_class = _get_widget_class()
+    except ImportError as exc:             # e.g. a kernel where only the lessons' basics are installed
+        print(f"{exc}. Here is the same timeline as a picture instead.")
+        if hasattr(timeline, "plot"):
+            timeline.plot()
+        return None
+    return widget_class(data=data, step=step, height=int(height))

@@ -217,16 +217,15 @@ def test_the_reading_copy_shows_the_sentence_in_place_of_the_widget():
     assert list(shown) == ["text/plain"] and shown["text/plain"].startswith("An explorable timeline")
 
 
-def test_without_anywidget_asynclab_imports_and_explore_says_what_to_install():
+def test_without_anywidget_explore_says_what_to_install_and_draws_the_picture():
     code = ("import sys; sys.modules['anywidget'] = None\n"
             "import asynclab\n"
-            "try:\n"
-            "    asynclab.explore(type('Empty', (), {'tasks': [], 'duration': 0.0})())\n"
-            "except ImportError as e:\n"
-            "    print(e)\n")
+            "print(asynclab.explore(type('Empty', (), {'tasks': [], 'duration': 0.0})()))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "explore() needs the anywidget package" in done.stdout, done.stdout + done.stderr
+    assert "Here is the same timeline as a picture instead." in done.stdout
+    assert done.stdout.rstrip().endswith("None")      # no widget, and no exception
 
 
 def test_bad_input_gets_a_sentence():
