@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 try:
-    import asynclab
     from asynclab.explore import FRONT_END, timeline_data
+    from make_figures import semaphore_gate          # the README's gate figure, the same scenario
 except ImportError as err:                  # run with a Python other than .venv's: say how to run it
     from check_python import use_the_venv
     use_the_venv(err)
@@ -25,18 +25,6 @@ except ImportError as err:                  # run with a Python other than .venv
 OUT = Path(__file__).resolve().parent.parent / "docs" / "figures" / "replay.png"
 CHROMIUM = os.environ.get("ASYNCLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WIDTH = 1000
-
-
-async def semaphore_gate():
-    sem = asyncio.Semaphore(3)
-
-    async def request(i):
-        async with sem:
-            await asynclab.fetch(f"request {i}", 0.05)
-
-    async with asynclab.trace() as tl:
-        await asyncio.gather(*(asyncio.create_task(request(i), name=f"request {i}") for i in range(9)))
-    return tl
 
 
 def standalone_page(data, step=0):
@@ -78,7 +66,7 @@ def main():
     if not os.access(CHROMIUM, os.X_OK):
         print("skipped docs/figures/replay.png: chromium is not installed (apt-get install chromium)")
         return 0
-    data = timeline_data(asyncio.run(semaphore_gate()))
+    data = timeline_data(asyncio.run(semaphore_gate())[0])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, timeout=90_000,
                                      args=["--headless", "--no-sandbox", "--disable-gpu"])
