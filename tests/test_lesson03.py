@@ -63,6 +63,30 @@ def test_semaphore_gate_lets_k_in_and_the_rest_wait_in_order():
     assert alive == 8                                      # all tasks exist, most of them waiting
 
 
+def test_waiting_at_the_gate_is_followed_by_ready_not_by_running():
+    """Orange then pink: a request past the limit waits for "Semaphore"; the release that hands it
+    the permit queues its next step, so it is ready from then until that step runs."""
+    async def main():
+        sem = asyncio.Semaphore(3)
+
+        async def request(i):
+            async with sem:
+                await asyncio.sleep(0.03)
+
+        async with asynclab.trace() as tl:
+            await asyncio.gather(*(asyncio.create_task(request(i), name=f"req {i}") for i in range(8)))
+        return tl
+
+    tl = asyncio.run(main())
+    assert "Semaphore" not in [what for _, _, what in tl.by_name("req 0").waiting]
+    for rec in tl.tasks:
+        assert rec.ready and rec.ready[0][0] == rec.created        # ready at the start: its first turn
+        gate = [end for _, end, what in rec.waiting if what == "Semaphore"]
+        assert len(gate) == (int(rec.name.split()[1]) >= 3), rec.waiting     # past the limit: once
+        for opened in gate:
+            assert opened in [start for start, _ in rec.ready], (rec.name, rec.waiting, rec.ready)
+
+
 def test_gate_before_create_task_keeps_task_count_at_k():
     async def main():
         sem = asyncio.Semaphore(3)
@@ -336,6 +360,21 @@ def test_lesson_gate(run):
     assert "tasks in progress at once, at most: 3 (k = 3)" in text
     assert "results in order: ['<req 0>', '<req 1>'," in text
 
+
+
+def test_lesson_waiting_versus_ready(run):
+    text = run.text_of("# waiting (orange for the Semaphore) versus ready (pink)")
+    first, fourth = text.split("req 3:\n")
+    first_states = [line.split("  ")[-1] for line in first.splitlines()[1:]]
+    fourth_states = [line.split("  ")[-1] for line in fourth.splitlines()]
+    assert first.startswith("req 0:\n") and first_states[0] == "ready (pink)", text   # created, first turn
+    assert "waiting for 'Semaphore'" not in first_states, text
+    assert fourth_states[0] == "ready (pink)", text
+    gate = fourth_states.index("waiting for 'Semaphore'")
+    assert fourth_states[gate + 1] == "ready (pink)", text                   # the permit came, then ready
+    assert fourth_states.count("waiting for 'Semaphore'") == 1, text
+    assert all(re.fullmatch(r"  +[\d.]+ ms to +[\d.]+ ms  (ready \(pink\)|waiting for '\w+')", line)
+               for line in text.splitlines() if not line.endswith(":")), text
 
 def test_lesson_leak_and_fix(run):
     text = run.text_of("async def careless(i, fail):")
