@@ -97,6 +97,35 @@ def test_deadlock_is_found_by_wait_get_stack_and_the_tracer():
     assert not locked
 
 
+
+def test_the_tracer_names_the_stuck_line_and_the_parent_of_a_deadlock():
+    async def main():
+        lock_a, lock_b = asyncio.Lock(), asyncio.Lock()
+
+        async def start_both():                  # a parent task, to see the parent recorded
+            lock_c, lock_d = asyncio.Lock(), asyncio.Lock()     # a deadlock of their own
+            return [asyncio.create_task(_transfer(lock_c, lock_d), name="A->B"),
+                    asyncio.create_task(_transfer(lock_d, lock_c), name="B->A")]
+
+        async with trace() as tl:
+            ab = asyncio.create_task(_transfer(lock_a, lock_b), name="own A->B")
+            ba = asyncio.create_task(_transfer(lock_b, lock_a), name="own B->A")
+            pair = await asyncio.create_task(start_both(), name="starter")
+            done, pending = await asyncio.wait({ab, ba, *pair}, timeout=0.2)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return tl
+
+    tl = asyncio.run(main())
+    for name, parent in [("own A->B", None), ("own B->A", None), ("A->B", "starter"), ("B->A", "starter")]:
+        rec = tl.by_name(name)
+        assert rec.outcome == "pending" and rec.parent == parent, (name, rec.parent)
+        site = rec.waiting[-1].site
+        assert rec.waiting[-1].what == "Lock" and site.function == "_transfer", site
+        assert site.line - _transfer.__code__.co_firstlineno + 1 == 4            # `async with second:`
+        assert str(site) == f"_transfer:{site.line}"
+
 def test_one_lock_order_does_not_deadlock():
     async def main():
         lock_a, lock_b = asyncio.Lock(), asyncio.Lock()
@@ -353,6 +382,14 @@ def test_lesson_evidence(run):
     ]:
         assert line in text, line
 
+
+
+def test_lesson_wait_sites_and_parents(run):
+    text = run.text_of("# where each pending task waits, from the recording alone")
+    for name in ("A->B", "B->A"):
+        assert re.search(rf"^{re.escape(name)} waits for Lock at transfer:(\d+) \(line 4 of transfer\); "
+                         r"parent: None \(created by the cell's own code\)$", text, re.M), text
+    assert len(text.splitlines()) == 2, text
 
 def test_lesson_print_stack(run):
     text = run.text_of("ab.print_stack(file=sys.stdout)")
