@@ -531,5 +531,5 @@ def test_wrong_answers_fail_with_a_sentence(wrong, words):
 def test_the_replay_walk_answers_who_runs_after_the_stall(run):
     assert "An explorable timeline of 4 tasks" in run.text_of("tl_rude.explore(step=a_step)")
     lines = run.text_of("after_a = stall_steps").splitlines()
-    assert [re.match(r"step \d+: (\S+) runs", line).group(1) for line in lines] == ["B", "C", "heartbeat"], lines
+    assert [re.match(r"A's step \+ \d: (\S+) runs", line).group(1) for line in lines] == ["B", "C", "heartbeat"], lines
     assert "'C'" in lines[0].split("ready queue")[1], lines[0]
