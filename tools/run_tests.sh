@@ -65,29 +65,34 @@ queue() {       # $1 = label, rest = the command that runs pytest
 }
 
 run_queued() {
-    local width=${ASYNCLAB_SIDE_BY_SIDE:-2} n=${#queued_labels[@]} i j
+    # A pool of `width` slots: the next run starts as soon as one ends (bash 5.1's `wait -n -p`;
+    # an older bash runs them one at a time).
+    local width=${ASYNCLAB_SIDE_BY_SIDE:-2} n=${#queued_labels[@]} next=0 pid status j
+    local -A job_of=()
+    if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 501 )); then width=1; fi
     mkdir -p test-artifacts/runs
-    for ((i = 0; i < n; i += width)); do
-        local pids=() group=()
-        for ((j = i; j < i + width && j < n; j++)); do
-            group+=("${queued_labels[$j]}")
+    while (( next < n || ${#job_of[@]} > 0 )); do
+        while (( ${#job_of[@]} < width && next < n )); do
             ( started=$SECONDS
-              eval "${queued_commands[$j]}"
+              eval "${queued_commands[$next]}"
               status=$?
-              echo "=== Python ${queued_labels[$j]}: $((SECONDS - started)) s ==="
-              exit $status ) > "test-artifacts/runs/$j.log" 2>&1 &
-            pids+=($!)
+              echo "=== Python ${queued_labels[$next]}: $((SECONDS - started)) s ==="
+              exit $status ) > "test-artifacts/runs/$next.log" 2>&1 &
+            job_of[$!]=$next
+            next=$((next + 1))
         done
-        for ((j = i; j < i + width && j < n; j++)); do
-            echo
-            echo "=== tests on Python ${queued_labels[$j]} (side by side: $(joined "${group[@]}")) ==="
-            if wait "${pids[$((j - i))]}"; then
-                tested+=("${queued_labels[$j]}")
-            else
-                failed+=("${queued_labels[$j]}")
-            fi
-            cat "test-artifacts/runs/$j.log"
-        done
+        status=0
+        wait -n -p pid "${!job_of[@]}" || status=$?
+        j=${job_of[$pid]}
+        unset "job_of[$pid]"
+        echo
+        echo "=== tests on Python ${queued_labels[$j]} (up to $width runs side by side) ==="
+        if [ "$status" = 0 ]; then
+            tested+=("${queued_labels[$j]}")
+        else
+            failed+=("${queued_labels[$j]}")
+        fi
+        cat "test-artifacts/runs/$j.log"
     done
 }
 
@@ -99,11 +104,13 @@ run_suite "$main" pytest_in .venv "$main" -q -m "not browser" --ignore=tests/tes
 # The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
 run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
 
-# Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once.
+# Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once: made
+# here, its tests queued with the other runs below.
 colab=0
 bash tools/colab_env.sh || colab=$?
 case $colab in
-    0) run_suite "3.12 on Colab's stack" pytest_in .venv-colab "" -q tests/test_colab_stack.py tests/test_interrupts.py ;;
+    0) queue "3.12 on Colab's stack" pytest_in .venv-colab "" -q -p no:cacheprovider \
+           tests/test_colab_stack.py tests/test_interrupts.py ;;
     3) echo "note: no Python 3.12 on this machine, so Colab's stack was not tested" ;;
     *) failed+=("Colab's stack (install)") ;;
 esac
