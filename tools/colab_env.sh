@@ -21,7 +21,13 @@ fi
 echo "=== setting up $VENV from requirements-colab.txt with $PY ==="
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet -r requirements-colab.txt
-# asynclab itself, without letting it upgrade any of Colab's packages.
-"$VENV/bin/python" -m pip install --quiet --no-deps -e .
+# asynclab itself, as a lesson's first cell installs it on Colab: with what it needs that Colab lacks
+# (anywidget), and no upgrade of Colab's own packages (checked after).
+"$VENV/bin/python" -m pip install --quiet --upgrade-strategy only-if-needed -e .
+"$VENV/bin/python" -m pip freeze | grep -i -E '^(ipykernel|ipython|ipywidgets|matplotlib)==' \
+    | sort > "$VENV/colab-pins.txt"
+grep -i -E '^(ipykernel|ipython|ipywidgets|matplotlib)==' requirements-colab.txt | sort \
+    | diff -i - "$VENV/colab-pins.txt" >/dev/null \
+    || { echo "installing asynclab changed Colab's own packages:"; cat "$VENV/colab-pins.txt"; exit 1; }
 "$VENV/bin/python" -m pip check
 touch "$STAMP"
