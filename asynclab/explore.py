@@ -22,6 +22,7 @@ What the browser receives (`timeline_data`), as columns rather than one object p
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -177,7 +178,7 @@ def _describe(data):
     return (f"An explorable timeline of {n} task{'' if n == 1 else 's'} over "
             f"{data['duration'] * 1000:.1f} ms, with a step-by-step replay of its "
             f"{len(data['steps'])} steps. It runs in JupyterLab with a live kernel; "
-            f"elsewhere, tl.plot() draws the same timeline as a picture.")
+            f"elsewhere it is shown as the picture tl.plot() draws.")
 
 
 def _widget_class():
@@ -199,8 +200,10 @@ def _widget_class():
         step = traitlets.Int(0).tag(sync=True)
         height = traitlets.Int(0).tag(sync=True)    # pixels of the timeline; 0: fit the tasks
 
-        def __init__(self, data, **kwargs):
+        def __init__(self, data, timeline=None, **kwargs):
             self.data = data                        # what timeline_data() made (kept for Python)
+            self._timeline = timeline               # for the picture shown where no widget runs
+            self._picture = None
             super().__init__(_data_json=json.dumps(data, allow_nan=False, separators=(",", ":")),
                              **kwargs)
 
@@ -208,13 +211,20 @@ def _widget_class():
             return _describe(self.data)
 
         def _repr_mimebundle_(self, **kwargs):
-            # ipywidgets cuts text/plain at 110 characters; where no widget can run, this
-            # sentence is all a reader sees, so it goes out whole.
+            # Where no widget can run (the reading copy, GitHub, nbviewer) a reader sees the
+            # static timeline and this sentence; JupyterLab shows the widget instead.  The
+            # sentence goes out whole: ipywidgets cuts text/plain at 110 characters.
+            extra = {"text/plain": repr(self)}
+            if self._timeline is not None:
+                if self._picture is None:
+                    from .plots import timeline_png
+                    self._picture = base64.b64encode(timeline_png(self._timeline)).decode()
+                extra["image/png"] = self._picture
             bundle = super()._repr_mimebundle_(**kwargs)
             if isinstance(bundle, tuple):
-                bundle = (dict(bundle[0], **{"text/plain": repr(self)}),) + bundle[1:]
+                bundle = (dict(bundle[0], **extra),) + bundle[1:]
             elif isinstance(bundle, dict):
-                bundle = dict(bundle, **{"text/plain": repr(self)})
+                bundle = dict(bundle, **extra)
             return bundle
 
     return ExploreWidget
@@ -253,4 +263,4 @@ def explore(timeline, step=0, height=0):
         if hasattr(timeline, "plot"):
             timeline.plot()
         return None
-    return widget_class(data=data, step=step, height=int(height))
+    return widget_class(data=data, timeline=timeline, step=step, height=int(height))

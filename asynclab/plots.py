@@ -94,15 +94,8 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
         concurrency = len(records) >= 2
 
     if ax is None:
-        height = min(8.0, 1.2 + 0.35 * max(len(records), 2)) + (1.1 if concurrency else 0)
         import matplotlib.pyplot as plt   # pyplot, so that Jupyter shows the figure inline
-        fig = plt.figure(figsize=(9, height), layout="constrained")
-        if concurrency:
-            ax, strip = fig.subplots(2, 1, sharex=True,
-                                     gridspec_kw={"height_ratios": [max(len(records), 3), 2.2]
-                                                  if len(records) < 12 else [5, 1]})
-        else:
-            ax, strip = fig.add_subplot(), None
+        ax, strip = _new_axes(plt.figure, len(records), concurrency)
     elif not concurrency:
         strip = None
 
@@ -171,6 +164,27 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
         else:
             _hide_strip(ax, strip)
     return ax
+
+
+def _new_axes(make_figure, n, concurrency):
+    """The chart's Axes and the strip's (or None) in a new figure sized for n tasks."""
+    height = min(8.0, 1.2 + 0.35 * max(n, 2)) + (1.1 if concurrency else 0)
+    fig = make_figure(figsize=(9, height), layout="constrained")
+    if concurrency:
+        return fig.subplots(2, 1, sharex=True,
+                            gridspec_kw={"height_ratios": [max(n, 3), 2.2] if n < 12 else [5, 1]})
+    return fig.add_subplot(), None
+
+
+def timeline_png(timeline):
+    """The picture tl.plot() draws, as PNG bytes, without showing it (nothing goes to pyplot)."""
+    import io
+    from matplotlib.figure import Figure
+    ax, strip = _new_axes(Figure, len(timeline.tasks), len(timeline.tasks) >= 2)
+    plot_timeline(timeline, ax, strip=strip, concurrency=strip is not None)
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
 
 
 def _hide_strip(ax, strip):

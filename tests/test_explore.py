@@ -2,6 +2,7 @@
 a real browser by tests/browser/test_explore_in_jupyterlab.py)."""
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 import asynclab
 from asynclab.explore import FRONT_END, timeline_data
+from asynclab.plots import timeline_png
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -191,17 +193,24 @@ def test_explore_returns_a_widget_with_the_data_and_the_front_end():
     assert "export default" in str(widget._esm)
 
 
-def test_where_no_widget_runs_the_reader_sees_a_whole_sentence():
-    widget = asynclab.explore(traced(three_sleepers))
+def test_where_no_widget_runs_the_reader_sees_the_picture_and_a_whole_sentence():
+    tl = traced(three_sleepers)
+    widget = asynclab.explore(tl)
     bundle = widget._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     text = data["text/plain"]
-    assert text.startswith("An explorable timeline of 3 tasks over ") and text.endswith("as a picture.")
-    assert "tl.plot()" in text
+    assert text.startswith("An explorable timeline of 3 tasks over ") and text.endswith("tl.plot() draws.")
+    assert len(text) > 110                          # not cut where ipywidgets cuts its own text
+    # the picture is tl.plot()'s, drawn without pyplot (so the cell shows no second figure)
+    picture = base64.b64decode(data["image/png"])
+    assert picture.startswith(b"\x89PNG") and picture == timeline_png(tl)
+    import matplotlib.pyplot as plt
+    assert plt.get_fignums() == []
+    assert widget._repr_mimebundle_() == bundle     # drawn once, not at every display
 
 
 @pytest.mark.once
-def test_the_reading_copy_shows_the_sentence_in_place_of_the_widget():
+def test_the_reading_copy_shows_the_picture_and_the_sentence_in_place_of_the_widget():
     import sys
     sys.path.insert(0, str(ROOT / "tools"))
     import build_html
@@ -214,7 +223,10 @@ def test_the_reading_copy_shows_the_sentence_in_place_of_the_widget():
         nbformat.v4.new_output("display_data", data=data)])]
     build_html.freeze_widgets(nb)
     shown = nb.cells[0].outputs[0]["data"]
-    assert list(shown) == ["text/plain"] and shown["text/plain"].startswith("An explorable timeline")
+    assert "application/vnd.jupyter.widget-view+json" not in shown
+    page = shown["text/html"]
+    assert "An explorable timeline of 3 tasks" in page
+    assert f'src="data:image/png;base64,{data["image/png"]}"' in page
 
 
 def test_without_anywidget_explore_says_what_to_install_and_draws_the_picture():

@@ -174,6 +174,14 @@ def freeze_widgets(nb):
                 del data[WIDGET_VIEW]
                 if frozen:
                     data["text/html"] = frozen
+                elif "image/png" in data:          # tl.explore(): its static timeline and sentence
+                    sentence = data.get("text/plain", "")
+                    sentence = "".join(sentence) if isinstance(sentence, list) else sentence
+                    picture = "".join(data["image/png"]) if isinstance(data["image/png"], list) \
+                        else data["image/png"]
+                    data["text/html"] = (f'<div class="asynclab-playground"><p class="asynclab-note">'
+                                         f'{html.escape(sentence)}</p><img alt="timeline" '
+                                         f'src="data:image/png;base64,{picture.strip()}"></div>')
     nb.metadata.pop("widgets", None)
 
 
