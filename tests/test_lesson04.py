@@ -456,12 +456,12 @@ def test_run_all_drops_the_cells_queued_behind_nest_asyncio_apply_and_asyncio_ru
     refused = re.findall(r"RuntimeError: Cannot enter into task <Task pending .*> while another task "
                          r"<Task pending name='Task-\d+' coro=<Kernel.shell_main\(\) .*> is being executed.",
                          printed[1])
-    if sys.version_info >= (3, 14):
-        assert (len(errors), len(refused)) == (1, 1), printed[1]
-        assert "Exception in callback <_asyncio.TaskStepMethWrapper object at 0x" in printed[1]
-    else:
-        assert (len(errors), len(refused)) == (2, 0), printed[1]     # one for each cell queued behind
-        assert "Exception in callback Task.__step()" in printed[1]
+    # one error for each cell queued behind cell 2; from 3.14 some read "Cannot enter into task"
+    # instead (seen: one of each, and two "cannot enter context"; it varies from run to run)
+    assert len(errors) + len(refused) == 2, printed[1]
+    if sys.version_info < (3, 14):
+        assert len(refused) == 0, printed[1]
+    assert printed[1].count("Exception in callback ") == 2, printed[1]
     # One cell at a time, nothing is lost; with the fork, nothing is lost either.
     assert _throwaway_kernel(_cells("nest_asyncio"), queued=False)[0] == ["ok"] * 4
     statuses, printed = _throwaway_kernel(_cells("nest_asyncio2"))
@@ -579,11 +579,23 @@ def test_lesson_nest_asyncio_facts(lesson):
     assert "in this kernel asyncio.run comes from: asyncio.runners" in text
 
 
+def _errors_shown(block):
+    """[(kind of RuntimeError, times)] in the "cell 2:" line of report()'s output."""
+    line = next(line for line in block.splitlines() if line.strip().startswith("cell 2:"))
+    shown = []
+    for piece in line.split(" | "):
+        for kind in ("cannot enter context", "Cannot enter into task"):
+            if f"RuntimeError: {kind}" in piece:
+                times = re.search(r"\(printed (\d+) times\)$", piece)
+                shown.append((kind, int(times.group(1)) if times else 1))
+    return shown
+
+
 def test_lesson_run_all_cell_drop(lesson):
     text = lesson.text_of("run_all[module, queued] = ")
     blocks = text.split("nest_asyncio")
     queued, one_by_one, fork = (b for b in blocks[1:])
-    assert f"with ipykernel {metadata.version('ipykernel')}. On 3.11-3.13" in text
+    assert f"with ipykernel {metadata.version('ipykernel')}. Cell 2 shows one RuntimeError" in text
     if IPYKERNEL_6:
         assert all(f"cell {n}: ok" in b for b in (queued, one_by_one) for n in (1, 2, 3, 4)), text
         assert ("not installed here" in fork) if not HAS_NEST2 else all(f"cell {n}: ok" in fork for n in (1, 2, 3, 4)), fork
@@ -591,12 +603,11 @@ def test_lesson_run_all_cell_drop(lesson):
                              "You made no prediction. What happened: 1 2 3 4.\n"), text
         return
     assert "cell 3: NO REPLY" in queued and "cell 4: NO REPLY" in queued
-    if sys.version_info >= (3, 14):
-        assert re.search(r"cell 2: ok .*RuntimeError: Cannot enter into task .* is being executed\. \| "
-                         r"RuntimeError: cannot enter context: .* is already entered \| cell 2", queued), queued
-    else:
-        assert re.search(r"cell 2: ok .*RuntimeError: cannot enter context: .* is already entered "
-                         r"\(printed 2 times\)", queued), queued
+    assert _errors_shown(queued) in (([("cannot enter context", 2)],) if sys.version_info < (3, 14) else
+                                     ([("cannot enter context", 2)],
+                                      [("Cannot enter into task", 1), ("cannot enter context", 1)],
+                                      [("cannot enter context", 1), ("Cannot enter into task", 1)],
+                                      [("Cannot enter into task", 2)])), queued
     assert "cell 2: asyncio.run() returned 42" in queued
     for block in (one_by_one, fork):
         assert all(f"cell {n}: ok" in block for n in (1, 2, 3, 4)), block
