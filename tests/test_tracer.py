@@ -18,6 +18,18 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def in_one_of_three_tries(misses):
+    """Assert that misses() (what was off, as a list: empty when all held) comes back empty once.
+
+    A tracer stamp and a stamp the task takes itself are microseconds apart; only the operating
+    system pausing this process between the two (a busy machine) can put milliseconds between
+    them, and not three times in a row."""
+    tries = [misses()]
+    while tries[-1] and len(tries) < 3:
+        tries.append(misses())
+    assert not tries[-1], f"off in every one of {len(tries)} tries: {tries}"
+
+
 def test_finished_matches_a_timestamp_taken_at_the_end_of_the_coroutine():
     stamps = {}
 
@@ -31,13 +43,17 @@ def test_finished_matches_a_timestamp_taken_at_the_end_of_the_coroutine():
                                    for n, d in [("A", 0.06), ("B", 0.02), ("C", 0.04)]))
         return tl
 
-    tl = run(main())
-    for name, stamp in stamps.items():
-        rec = tl.by_name(name)
-        assert rec.outcome == "result"
-        assert abs((stamp - tl.origin) - rec.finished) < MS, (name, stamp - tl.origin, rec.finished)
-        assert rec.created <= rec.started <= rec.finished
-    assert tl.order("finished") == ["B", "C", "A"]
+    def misses():
+        tl = run(main())
+        for name, stamp in stamps.items():
+            rec = tl.by_name(name)
+            assert rec.outcome == "result"
+            assert rec.created <= rec.started <= rec.finished
+        assert tl.order("finished") == ["B", "C", "A"]
+        return [(name, stamp - tl.origin, tl.by_name(name).finished) for name, stamp in stamps.items()
+                if not abs((stamp - tl.origin) - tl.by_name(name).finished) < MS]
+
+    in_one_of_three_tries(misses)
 
 
 def test_cpu_time_in_a_step_shows_as_running():
@@ -53,10 +69,13 @@ def test_cpu_time_in_a_step_shows_as_running():
             spent = await asyncio.create_task(busy(), name="busy")
         return tl, spent
 
-    tl, spent = run(main())
-    longest = max(b - a for a, b in tl.by_name("busy").running)
-    assert spent - MS < longest < spent + MS
-    assert len(tl.by_name("busy").running) == 2          # one step per resumption
+    def misses():
+        tl, spent = run(main())
+        assert len(tl.by_name("busy").running) == 2      # one step per resumption
+        longest = max(b - a for a, b in tl.by_name("busy").running)
+        return [] if spent - MS < longest < spent + MS else [("step", longest, "its own", spent)]
+
+    in_one_of_three_tries(misses)
 
 
 def test_errors_and_cancellation_are_recorded():
@@ -595,12 +614,7 @@ def test_ready_spans_show_a_task_held_up_by_a_blocked_loop():
         }
         return [name for name, ok in checks.items() if not ok]
 
-    # The stamps are taken a few microseconds from the tracer's; only the operating system pausing
-    # this process between the two (a busy machine) can put 2 ms between them, and not three times.
-    tries = [misses() for _ in range(1)]
-    while tries[-1] and len(tries) < 3:
-        tries.append(misses())
-    assert not tries[-1], f"off in every one of {len(tries)} tries: {tries}"
+    in_one_of_three_tries(misses)
 
 
 def test_parent_is_the_row_label_of_the_creating_task():
