@@ -30,6 +30,7 @@ import collections
 import contextvars
 import os
 import re
+import struct
 import sys
 import sysconfig
 import time
@@ -69,6 +70,10 @@ _eager_start = None
 # The C Task's step callback type, learnt from the first step seen.
 _STEP_TYPE = None
 
+# A trace packs its steps' numbers into its array once this many wait in its list (checked when
+# a task is created): 6,000 steps, about 0.7 MB as Python floats in the list, 240 kB packed.
+_PACK_AT = 5 * 6000
+
 
 def _wait_labels():
     """Code object of an asyncio function a task can be suspended in -> its timeline label."""
@@ -90,10 +95,13 @@ def _wait_labels():
     return {fn.__code__: label for fn, label in known if hasattr(fn, "__code__")}
 
 
-# Code object -> what it is, for the walk down a suspended task's awaits: a wait label (str),
-# True for the learner's code (where a wait site can be), False for library code (asyncio,
-# the standard library, asynclab).  Filled as code objects are met.
-_CODE_KIND = dict(_wait_labels())
+# id(code object) -> what it is, for the walk down a suspended task's awaits: a wait label
+# (str), True for the learner's code (where a wait site can be), False for library code
+# (asyncio, the standard library, asynclab).  Filled as code objects are met.  Keyed by id
+# because hashing a code object hashes its bytecode and constants (a few hundred ns, at every
+# level of every walk); _CODES_SEEN keeps each one alive, so that no other takes its id.
+_CODES_SEEN = list(_wait_labels().items())
+_CODE_KIND = {id(code): label for code, label in _CODES_SEEN}
 _LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep for p in (
     asyncio.__file__, os.__file__, __file__)} | {
     os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")}))
@@ -101,7 +109,8 @@ _LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep for p
 
 def _code_kind(code):
     kind = not os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
-    _CODE_KIND[code] = kind
+    _CODES_SEEN.append((code, kind))
+    _CODE_KIND[id(code)] = kind
     return kind
 
 
@@ -191,7 +200,7 @@ def _wait_of(task):
             code, following = c.gi_code, c.gi_yieldfrom
         else:                               # a Future, None, or an awaitable we cannot see into
             break
-        what = _CODE_KIND.get(code)
+        what = _CODE_KIND.get(id(code))
         if what is None:
             what = _code_kind(code)
         if what is True:
@@ -230,10 +239,9 @@ def _record_step(rows, task, ready_at, start, end, first):
         outcome, name = None, (task.get_name() if first else None)
     for timeline, row in rows:
         if timeline._open:
-            timeline._steps.extend((row, ready_at, start, end))
+            timeline._numbers.extend((row, ready_at, start, end, lasti))
             timeline._waits.append(label)
             timeline._sites.append(code)
-            timeline._lastis.append(lasti)
             if name is not None:
                 timeline._names[row] = name
             if outcome is not None:
@@ -269,10 +277,9 @@ class _TracedStep(events.Handle):
         ready_at = self._ready_at
         for timeline, row in self._rows:
             if timeline._open:
-                timeline._steps.extend((row, ready_at, start, end))
+                timeline._numbers.extend((row, ready_at, start, end, lasti))
                 timeline._waits.append(label)
                 timeline._sites.append(code)
-                timeline._lastis.append(lasti)
 
 
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
@@ -308,6 +315,8 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
         timeline = traces[0]
         if not timeline._open or timeline.loop is not loop:
             return None
+        if len(timeline._numbers) >= _PACK_AT:
+            timeline._pack()
         own = ((timeline, len(timeline._parents)),)
         if set_rows and not _set_rows(task, context, loop, (id(task), own)):
             return None
@@ -321,6 +330,8 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
     rows = []
     for timeline in traces:
         if timeline._open and timeline.loop is loop:
+            if len(timeline._numbers) >= _PACK_AT:
+                timeline._pack()
             rows.append((timeline, len(timeline._parents), _parent_row(parent_rows, timeline)))
     if not rows:
         return None
@@ -535,13 +546,15 @@ class Timeline:
         self._outcomes = {}                 # row -> how it ended (absent: pending)
         self._labels = {}                   # row -> label (simulated I/O sets these)
         self._done_at_birth = []            # (row, weakref) of eager tasks done inside create_task
-        # Per step: row, ready since, start, end (perf_counter) as four numbers in one flat
-        # array; what the task then waited for (a label, or None after its last step); the
-        # code object and instruction offset of the learner's frame it waited in.
+        # Per step: row, ready since, start, end (perf_counter) and the instruction offset in
+        # the learner's frame it waited in, as five numbers; what the task then waited for (a
+        # label, or None after its last step); that frame's code object.  The numbers go to a
+        # plain list first (an array's append parses each number, a list's does not) and are
+        # packed into the array of doubles now and then (_pack): 40 bytes a step, not ~140.
+        self._numbers = []
         self._steps = array("d")
         self._waits = []
         self._sites = []
-        self._lastis = array("i")
 
     @property
     def duration(self):
@@ -567,10 +580,11 @@ class Timeline:
         waiting = [[] for _ in range(n)]
         last_end = [None] * n               # end of the task's previous step
         last_wait = [None] * n              # (what, site) after it
-        s, sites, lastis = self._steps, self._sites, self._lastis
+        self._pack()
+        s, sites = self._steps, self._sites
         for k, what in enumerate(self._waits):
-            row = int(s[4 * k])
-            ready_at, start, end = s[4 * k + 1] - o, s[4 * k + 2] - o, s[4 * k + 3] - o
+            row = int(s[5 * k])
+            ready_at, start, end = s[5 * k + 1] - o, s[5 * k + 2] - o, s[5 * k + 3] - o
             prev = last_end[row]
             ready_at = min(max(ready_at, prev if prev is not None else ready_at), start)
             if prev is not None:
@@ -582,7 +596,7 @@ class Timeline:
             running[row].append((start, end))
             last_end[row] = end
             code = sites[k]
-            site = None if code is None else Site(code.co_filename, _line_of(code, lastis[k]),
+            site = None if code is None else Site(code.co_filename, _line_of(code, int(s[5 * k + 4])),
                                                   code.co_name)
             last_wait[row] = (what, site)
         records = []
@@ -603,7 +617,15 @@ class Timeline:
             record.parent = None if record.parent < 0 else records[record.parent].display_name
         return records
 
+    def _pack(self):
+        """Move the numbers of the steps recorded so far from the list into the array."""
+        numbers = self._numbers
+        if numbers:
+            self._steps.frombytes(struct.pack(f"{len(numbers)}d", *numbers))
+            numbers.clear()
+
     def _close(self):
+        self._pack()
         if self._ended is None:
             self._ended = _perf_counter()
         self._open = False
