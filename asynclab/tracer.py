@@ -37,7 +37,7 @@ import time
 import types
 import weakref
 from array import array
-from asyncio import events, format_helpers
+from asyncio import base_events, events, format_helpers
 from contextlib import asynccontextmanager
 
 from .interrupts import InterruptWatch
@@ -49,6 +49,7 @@ _DEFAULT_NAME = re.compile(r"Task-\d+$")
 _CoroutineType = types.CoroutineType
 _GeneratorType = types.GeneratorType
 _BuiltinType = types.BuiltinMethodType
+_Handle = events.Handle
 _Task = asyncio.Task
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
@@ -382,6 +383,13 @@ class _LoopHook:
     @staticmethod
     def _make_call_soon(loop, real_call_soon, offset):
         ready = loop._ready
+        # Most callbacks are not a traced task's step.  Where the loop's call_soon is asyncio's
+        # own (not a subclass's, nor another hook's), such a callback is queued here just as it
+        # would queue it, saving a second call (with its *args and context= to pass on) per
+        # callback.  In debug mode (more checks, a traceback per handle) asyncio's does it.
+        plain = ("call_soon" not in loop.__dict__
+                 and type(loop).call_soon is base_events.BaseEventLoop.call_soon
+                 and type(loop)._call_soon is base_events.BaseEventLoop._call_soon)
 
         def call_soon(callback, *args, context=None):
             global _STEP_TYPE
@@ -434,6 +442,19 @@ class _LoopHook:
                         handle._first = first
                         ready.append(handle)
                         return handle
+            if plain and not loop._debug:
+                if loop._closed:
+                    raise RuntimeError("Event loop is closed")
+                handle = _Handle.__new__(_Handle)
+                handle._callback = callback
+                handle._args = args
+                handle._cancelled = False
+                handle._loop = loop
+                handle._source_traceback = None
+                handle._repr = None
+                handle._context = contextvars.copy_context() if context is None else context
+                ready.append(handle)
+                return handle
             return real_call_soon(callback, *args, context=context)
 
         return call_soon
