@@ -84,31 +84,14 @@ def _parents(records, labels):
     return parents, parent_labels
 
 
-def _merged(spans):
-    """(start, end) spans with those that overlap or touch joined: a task is in the ready queue
-    once, even where a "start" wait and a recorded ready span say the same thing twice."""
-    merged = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def _task_spans(rec):
-    """(start, end, kind, what, site) of one task, sorted by start.  A task waiting for its first
-    turn ("start") is in the loop's ready queue: that is shown as ready."""
+    """(start, end, kind, what, site) of one task, sorted by start."""
     spans = [(s, e, "running", None, None) for s, e in getattr(rec, "running", ())]
-    ready = {(s, e) for s, e in getattr(rec, "ready", ()) or ()}
     for wait in getattr(rec, "waiting", ()):
         start, end, what = wait
-        if what == "start":
-            ready.add((start, end))
-        else:
-            spans.append((start, end, "waiting", None if what is None else str(what),
-                          _site_text(getattr(wait, "site", None))))
-    spans.extend((s, e, "ready", None, None) for s, e in _merged(ready))
+        spans.append((start, end, "waiting", None if what is None else str(what),
+                      _site_text(getattr(wait, "site", None))))
+    spans.extend((s, e, "ready", None, None) for s, e in getattr(rec, "ready", ()) or ())
     spans.sort(key=lambda span: (span[0], span[1], KINDS.index(span[2])))
     return spans
 

@@ -19,7 +19,6 @@ from matplotlib.ticker import MaxNLocator
 # What a waiting task waited for, grouped into a few colours a learner can tell apart.
 _WAIT_KINDS = [
     # (legend text, colour, test on the label)
-    ("waiting for its first turn", "#d9d9d9", lambda w: w == "start"),
     ("sleep / simulated I/O", "#9ecae1", lambda w: w == "sleep"),
     ("waiting for a Semaphore or Lock", "#fdae6b",
      lambda w: w in ("Semaphore", "Lock", "Condition", "Event", "Barrier")),

@@ -79,13 +79,9 @@ def _spans(rec):
         if i == last and getattr(rec, "finished", None) is not None:
             args["outcome"] = getattr(rec, "outcome", None)
         spans.append((start, end, "running", "running", args))
-    ready = {(start, end) for start, end in getattr(rec, "ready", ())}
+    ready = getattr(rec, "ready", ())
     for wait in rec.waiting:
         start, end, what = wait
-        if what == "start":
-            # "waiting for its first turn": created, queued, able to run; that is being ready.
-            ready.add((start, end))
-            continue
         args = {"waiting for": what}
         args.update(_site_args(getattr(wait, "site", None)))
         spans.append((start, end, "waiting", str(what) if what else "waiting", args))

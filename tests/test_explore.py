@@ -60,7 +60,7 @@ def test_running_and_waiting_spans_are_the_recorded_ones():
         running = [t for s in spans if s["kind"] == "running" for t in (s["start"], s["end"])]
         assert running == pytest.approx([t for span in rec.running for t in span], abs=1e-6)
         waiting = [(s["start"], s["end"], s["what"]) for s in spans if s["kind"] == "waiting"]
-        expected = [w for w in rec.waiting if w[2] != "start"]
+        expected = rec.waiting
         assert [w[2] for w in waiting] == [w[2] for w in expected]
         assert [t for w in waiting for t in w[:2]] == pytest.approx(
             [t for w in expected for t in w[:2]], abs=1e-6)
@@ -147,13 +147,6 @@ def test_ready_spans_come_from_the_record():
              for k in range(len(cols["task"])) if cols["kind"][k] == "ready"]
     assert (2, 0.0034, 0.0035) in ready and (0, 0.004, 0.005) in ready
     assert len(ready) == 5
-
-
-def test_a_first_turn_already_recorded_as_ready_is_one_ready_span():
-    tl = FakeTimeline([Record("t", 0.0, [(0.002, 0.003)], waiting=[Wait(0.0, 0.002, "start")],
-                              ready=[(0.0, 0.002)])], 0.003)
-    assert [(s["kind"], s["start"], s["end"]) for s in spans_of(timeline_data(tl), "t")] == [
-        ("ready", 0.0, 0.002), ("running", 0.002, 0.003)]
 
 
 def test_wait_sites_are_file_line_and_function():

@@ -117,11 +117,11 @@ def collections_coloured(ax, colour):
 
 def stalled():
     """Lesson 07's picture in made-up numbers: A and B sleep 30 ms, then are ready for 70 ms
-    while C blocks the loop; the old tracer's grey first turn is there too, 20 ms long."""
+    while C blocks the loop; B waits 20 ms for its first turn."""
     a = FakeRecord("A", [(0.0, 0.001), (0.1, 0.101)], [(0.001, 0.03, "sleep")],
                    ready=[(0.03, 0.1)])
-    b = FakeRecord("B", [(0.02, 0.021), (0.1015, 0.102)], [(0.0, 0.02, "start"), (0.021, 0.05, "sleep")],
-                   ready=[(0.05, 0.1015)])
+    b = FakeRecord("B", [(0.02, 0.021), (0.1015, 0.102)], [(0.021, 0.05, "sleep")],
+                   ready=[(0.0, 0.02), (0.05, 0.1015)])
     c = FakeRecord("C", [(0.001, 0.1)], ready=[])
     return FakeTimeline([a, b, c], 0.11)
 
@@ -132,12 +132,12 @@ def test_ready_spans_have_their_own_colour_and_legend_entry():
     ready = collections_coloured(ax, READY_COLOUR)
     assert len(ready) == 1
     corners = ready[0].get_paths()[0].vertices.reshape(-1, 5, 2)
-    assert sorted(corners[:, 0, 0].round(3).tolist()) == [30.0, 50.0]      # ms: both spans, A's and B's
+    assert sorted(corners[:, 0, 0].round(3).tolist()) == [0.0, 30.0, 50.0]  # ms: B's first turn, A's, B's
     labels = legend_texts(ax)
     assert READY_TEXT in labels
     assert labels.index("running (its code executing)") < labels.index(READY_TEXT)
-    # Waits the old tracer still makes are drawn as before, beside the ready spans.
-    assert "waiting for its first turn" in labels and "sleep / simulated I/O" in labels
+    assert "sleep / simulated I/O" in labels
+    assert not [t for t in labels if "first turn" in t]     # a first turn is a ready span like any
     plt.close("all")
 
 
@@ -180,9 +180,9 @@ def test_ready_spans_on_a_real_trace(monkeypatch):
 def test_legend_names_only_what_can_be_seen():
     # A first turn of 0.2 ms in a 150 ms figure is drawn, but nobody can make it out.
     a = FakeRecord("A", [(0.0002, 0.0003), (0.15, 0.1501)],
-                   [(0.0, 0.0002, "start"), (0.0003, 0.15, "sleep")], ready=[(0.15, 0.15001)])
+                   [(0.0003, 0.15, "sleep")], ready=[(0.0, 0.0002), (0.15, 0.15001)])
     b = FakeRecord("B", [(0.0004, 0.0005), (0.09, 0.0901)],
-                   [(0.0, 0.0004, "start"), (0.0005, 0.09, "sleep")])
+                   [(0.0005, 0.09, "sleep")], ready=[(0.0, 0.0004)])
     ax = FakeTimeline([a, b], 0.151).plot()
     assert legend_texts(ax) == ["running (its code executing)", "sleep / simulated I/O"]
     plt.close("all")

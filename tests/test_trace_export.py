@@ -132,15 +132,14 @@ def test_a_flow_arrow_from_the_parent_to_each_child():
                 and not e.get("flow_out")]                           # main has no parent
 
 
-def test_no_flow_without_a_parent_and_today_s_records_still_export():
-    """Records as the tracer made them before `ready` and `parent` (no such attributes)."""
+def test_no_flow_without_a_parent():
+    """A record with no `ready` or `parent` attribute (made by hand, say) exports too."""
     rec = SimpleNamespace(display_name="A", created=0.0, running=[(0.001, 0.002)],
-                          waiting=[(0.0, 0.001, "start")], outcome="result", finished=0.002)
+                          waiting=[(0.002, 0.003, "sleep")], outcome="result", finished=0.003)
     trace = chrome_trace(SimpleNamespace(tasks=[rec]))
     assert not [e for e in trace["traceEvents"] if "bind_id" in e]
-    # "waiting for its first turn" is being ready: exported as a ready slice
     got = [(e["name"], e["ts"], e["dur"]) for e in slices_on(trace, FIRST_TRACK_ID)]
-    assert got == [("ready", 0.0, 1000.0), ("running", 1000.0, 1000.0)]
+    assert got == [("running", 1000.0, 1000.0), ("sleep", 2000.0, 1000.0)]
 
 
 def test_a_parent_label_shared_by_two_tasks_picks_the_one_running_at_creation():
@@ -194,7 +193,7 @@ def test_a_real_trace_exports_every_recorded_span(tmp_path):
             assert ts == pytest.approx(start * 1e6, abs=0.002)
             assert dur == pytest.approx((end - start) * 1e6, abs=0.002)
         waits = [e["name"] for e in slices if e["cat"] == "waiting"]
-        assert waits == [w[2] or "waiting" for w in rec.waiting if w[2] != "start"]
+        assert waits == [w[2] or "waiting" for w in rec.waiting]
         for earlier, later in zip(slices, slices[1:]):              # a track's slices never overlap
             assert earlier["ts"] + earlier["dur"] <= later["ts"] + 1e-6
     a = slices_on(trace, FIRST_TRACK_ID + [r.display_name for r in tl.tasks].index("A"))
