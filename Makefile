@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIRST_LESSON := notebooks/00-start-here.ipynb
 
-.PHONY: lab test test-here test-offline bench exercises clean-notebooks reset-exercise figures html \
+.PHONY: lab test test-here test-offline bench bench-instructions exercises clean-notebooks reset-exercise figures html \
 	python-ok venv dev-venv installed installed-dev wheels public-links
 
 ## python-ok: is $(PYTHON) 3.11 or newer, and was .venv made by it? (says how to fix it if not)
@@ -83,6 +83,10 @@ test-here: dev-venv
 bench: dev-venv
 	$(BIN)/python -m pip install --quiet viztracer==1.1.1
 	$(BIN)/python benchmarks/trace_overhead.py
+
+## bench-instructions: the tracer's cost counted in instructions (valgrind), which load does not move
+bench-instructions: dev-venv
+	$(BIN)/python benchmarks/trace_instructions.py
 
 ## exercises: regenerate exercises/ from solutions/ (edited exercises are kept aside)
 exercises: dev-venv
