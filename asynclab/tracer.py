@@ -349,6 +349,20 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
     return own
 
 
+def _new_handle(cls, callback, args, loop, context):
+    """A Handle (or _TracedStep) as Handle.__init__ makes one outside debug mode, without the
+    call to loop.get_debug() it makes."""
+    handle = cls.__new__(cls)
+    handle._callback = callback
+    handle._args = args
+    handle._cancelled = False
+    handle._loop = loop
+    handle._source_traceback = None
+    handle._repr = None
+    handle._context = context
+    return handle
+
+
 class _LoopHook:
     """What the tracer puts on one loop while traces are open on it, and takes off again."""
 
@@ -429,14 +443,7 @@ class _LoopHook:
                             if handle._source_traceback:      # as loop.call_soon trims it
                                 del handle._source_traceback[-1]
                         else:
-                            handle = _TracedStep.__new__(_TracedStep)
-                            handle._callback = callback
-                            handle._args = args
-                            handle._cancelled = False
-                            handle._loop = loop
-                            handle._source_traceback = None
-                            handle._repr = None
-                            handle._context = context
+                            handle = _new_handle(_TracedStep, callback, args, loop, context)
                         handle._rows = rows
                         handle._ready_at = ready_at
                         handle._first = first
@@ -445,14 +452,8 @@ class _LoopHook:
             if plain and not loop._debug:
                 if loop._closed:
                     raise RuntimeError("Event loop is closed")
-                handle = _Handle.__new__(_Handle)
-                handle._callback = callback
-                handle._args = args
-                handle._cancelled = False
-                handle._loop = loop
-                handle._source_traceback = None
-                handle._repr = None
-                handle._context = contextvars.copy_context() if context is None else context
+                handle = _new_handle(_Handle, callback, args, loop,
+                                     contextvars.copy_context() if context is None else context)
                 ready.append(handle)
                 return handle
             return real_call_soon(callback, *args, context=context)
