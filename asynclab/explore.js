@@ -6,21 +6,10 @@
 // The replay's position is the model's "step" (0: before the first step), so Python can set it.
 
 const RUNNING = "running", READY = "ready", WAITING = "waiting";
-const RUNNING_COLOUR = "#08519c";           // as in tl.plot()
-const READY_COLOUR = "#f6c12b";
 const NOW_COLOUR = "#d62728";
 const AXIS_HEIGHT = 26;
 const MAX_LISTED = 40;                      // ready and waiting tasks listed by name in the replay panel
 
-// What a waiting task waits for -> its colour (the same families as tl.plot()).
-function waitColour(what) {
-  if (what === "sleep") return "#9ecae1";
-  if (what === "Semaphore" || what === "Lock") return "#fdae6b";
-  if (what && what.startsWith("Queue")) return "#a1d99b";
-  if (what && (what.startsWith("task ") || what === "gather" || what === "wait" ||
-               what === "wait_for" || what === "thread")) return "#bcbddc";
-  return "#dddddd";
-}
 
 function ms(seconds, digits) {
   const v = seconds * 1000;
@@ -56,7 +45,8 @@ function prepare(data) {
   tasks.parent.forEach((p, i) => { if (p >= 0 && p < n) children[p].push(i); });
   return {n, m, task, start, end, kind, what, site, first, children,
           label: tasks.label, parent: tasks.parent, parentLabel: tasks.parent_label,
-          outcome: tasks.outcome, steps: data.steps, duration: data.duration || 0};
+          outcome: tasks.outcome, steps: data.steps, duration: data.duration || 0,
+          colours: data.colours || {waiting: {}}};     // tl.plot()'s colours, sent by Python
 }
 
 // Who runs, who is ready (in queue order) and who waits (for what), as step k begins.
@@ -198,10 +188,11 @@ function render({model, el: host}) {
         let x0 = Math.max(xMin, xOf(tl.start[j])), x1 = Math.min(xMax, xOf(tl.end[j]));
         if (x1 - x0 < 1) x1 = x0 + 1;
         if (isRun) {
-          ctx.fillStyle = RUNNING_COLOUR;
+          ctx.fillStyle = tl.colours.running;
           ctx.fillRect(x0, y + 2, x1 - x0, rowH - 4);
         } else {
-          ctx.fillStyle = tl.kind[j] === READY ? READY_COLOUR : waitColour(tl.what[j]);
+          ctx.fillStyle = tl.kind[j] === READY ? tl.colours.ready
+            : tl.colours.waiting[tl.what[j] === null ? "" : tl.what[j]] || "#eeeeee";
           const h = Math.max(2, rowH - 10);
           ctx.fillRect(x0, y + (rowH - h) / 2, x1 - x0, h);
         }
@@ -398,9 +389,10 @@ function render({model, el: host}) {
   }
 
   // -- replay
-  function taskChip(i, cls) {
+  function taskChip(i, cls, colour) {
     const chip = el("span", "ax-chip " + cls, tl.label[i]);
     chip.dataset.task = tl.label[i];
+    if (colour) chip.style.background = colour;
     return chip;
   }
   function showState() {
@@ -415,12 +407,12 @@ function render({model, el: host}) {
       runningBox.replaceChildren(el("span", "ax-key", "Running: "),
         el("span", "ax-none", "nothing yet: press step ▶ (or →) to let the loop run one step."));
     } else {
-      runningBox.replaceChildren(el("span", "ax-key", "Running: "), taskChip(state.running, "ax-run"),
+      runningBox.replaceChildren(el("span", "ax-key", "Running: "), taskChip(state.running, "ax-run", tl.colours.running),
         document.createTextNode(` from ${ms(state.now)} for ${ms(tl.end[state.step] - tl.start[state.step])}`));
     }
     const readyList = el("ol", "ax-queue");
     state.ready.slice(0, MAX_LISTED).forEach(i => {
-      const li = el("li"); li.append(taskChip(i, "ax-ready-chip")); readyList.append(li);
+      const li = el("li"); li.append(taskChip(i, "ax-ready-chip", tl.colours.ready)); readyList.append(li);
     });
     if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", `and ${state.ready.length - MAX_LISTED} more`));
     readyBox.replaceChildren(el("span", "ax-key", "Ready queue, next first: "),

@@ -118,8 +118,10 @@ def timeline_data(timeline):
     duration = max(float(duration) if duration is not None else 0.0, end_of_all)
     running = [k for k, kind in enumerate(columns["kind"]) if kind == "running"]
     steps = sorted(running, key=lambda k: (columns["start"][k], columns["task"][k]))
+    from .plots import colours
     return {
         "duration": _seconds(duration),
+        "colours": colours({w for w, kind in zip(columns["what"], columns["kind"]) if kind == "waiting"}),
         "tasks": {"label": labels, "parent": parents, "parent_label": parent_labels,
                   "outcome": [str(getattr(r, "outcome", "")) for r in records]},
         "spans": columns,

@@ -49,6 +49,13 @@ def _kind_of(label):
     return len(_WAIT_KINDS) - 1
 
 
+def colours(wait_labels):
+    """The colours tl.plot() uses, for explore() to draw with the same: running, ready, and
+    one per wait label given (what a task waited for; None where nothing could be named)."""
+    return {"running": _RUNNING_COLOUR, "ready": _READY[1],
+            "waiting": {"" if w is None else w: _WAIT_KINDS[_kind_of(w)][1] for w in wait_labels}}
+
+
 def _bars(rows, starts, ends, colour):
     """One collection drawing a rectangle per (row, start, end): a single compound path."""
     rows = np.asarray(rows, float)

@@ -92,6 +92,16 @@ def test_steps_are_every_running_span_in_the_order_the_loop_ran_them():
     assert later[1:] == ["B", "C", "A"], later
 
 
+def test_the_browser_draws_with_the_static_plots_colours():
+    data = timeline_data(traced(three_sleepers))
+    assert data["colours"] == {"running": "#08519c", "ready": "#fb9a99", "waiting": {"sleep": "#9ecae1"}}
+    data = timeline_data(richer_timeline())
+    assert data["colours"]["waiting"] == {"gather": "#bcbddc", "sleep": "#9ecae1"}
+    unnamed = FakeTimeline([Record("t", 0.0, [(0.0, 0.001), (0.002, 0.003)],
+                                   waiting=[Wait(0.001, 0.002, None)])], 0.003)
+    assert timeline_data(unnamed)["colours"]["waiting"] == {"": "#eeeeee"}   # a wait nothing could name
+
+
 def test_what_the_browser_receives_is_plain_json():
     data = timeline_data(traced(three_sleepers))
     assert json.loads(json.dumps(data, allow_nan=False)) == data

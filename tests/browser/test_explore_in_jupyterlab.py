@@ -13,6 +13,7 @@ them: times on a shared machine are reported, not tested.
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import json
 import time
 from pathlib import Path
@@ -122,6 +123,31 @@ def test_hovering_a_span_shows_its_task_and_kind(lab_page, artifacts):
         if task == "A":
             shot(lab_page, w, artifacts, "hover")
     lab_page.mouse.move(5, 5)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_spans_have_the_static_plots_colours(lab_page):
+    """Pink ready, blue running, light blue sleeping: what the lessons say of tl.plot() holds here."""
+    from PIL import Image
+    from matplotlib.colors import to_rgb
+
+    from asynclab.plots import colours
+
+    plot = colours(["sleep"])
+    w = widget(lab_page, 0)
+    w.scroll_into_view_if_needed()
+    lab_page.mouse.move(5, 5)                       # no hover outline
+    assert api(w, "state")["step"] == 0             # no "now" line across the spans
+    api(w, "draw")
+    picture = Image.open(io.BytesIO(w.screenshot())).convert("RGB")
+    box = w.bounding_box()
+    for task, kind, expected in [("B", "running", plot["running"]), ("C", "ready", plot["ready"]),
+                                 ("A", "waiting", plot["waiting"]["sleep"])]:
+        point = api(w, "spanCenter", task, kind)
+        assert point, f"no {kind} span of {task} is drawn"
+        got = picture.getpixel((round(point["x"] - box["x"]), round(point["y"] - box["y"])))
+        assert got == tuple(round(255 * c) for c in to_rgb(expected)), (task, kind, got, expected)
 
 
 @pytest.mark.browser
