@@ -50,6 +50,8 @@ _CoroutineType = types.CoroutineType
 _GeneratorType = types.GeneratorType
 _BuiltinType = types.BuiltinMethodType
 _Handle = events.Handle
+# Handle._run's "Exception in callback ..." text: 3.13 added debug= (where the callback was defined).
+_FORMAT_TAKES_DEBUG = sys.version_info >= (3, 13)
 _Task = asyncio.Task
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
@@ -261,8 +263,11 @@ class _TracedStep(events.Handle):
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:        # as events.Handle._run does
-            cb = format_helpers._format_callback_source(
-                self._callback, self._args, debug=self._loop.get_debug())
+            if _FORMAT_TAKES_DEBUG:
+                cb = format_helpers._format_callback_source(
+                    self._callback, self._args, debug=self._loop.get_debug())
+            else:
+                cb = format_helpers._format_callback_source(self._callback, self._args)
             context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": self}
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
@@ -386,6 +391,8 @@ class _LoopHook:
 
     def remove(self):
         for n in self.NAMES:
+            if self.loop.__dict__.get(n) is not getattr(self, n):
+                continue                    # replaced while the trace was open: that one stays
             try:
                 if n in self.saved:
                     setattr(self.loop, n, self.saved[n])
@@ -409,7 +416,8 @@ class _LoopHook:
             global _STEP_TYPE
             if context is not None:
                 kind = type(callback)
-                if kind is _STEP_TYPE or kind is _BuiltinType or (
+                # a C Task's next step: its step wrapper, or its wakeup after a future it awaited
+                if kind is _STEP_TYPE or (kind is _BuiltinType and callback.__name__ == "task_wakeup") or (
                         _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper"):
                     task = callback.__self__
                     value = context.get(_TASK_ROWS)
@@ -456,7 +464,7 @@ class _LoopHook:
                                      contextvars.copy_context() if context is None else context)
                 ready.append(handle)
                 return handle
-            return real_call_soon(callback, *args, context=context)
+            return _drop_our_frames(real_call_soon(callback, *args, context=context))
 
         return call_soon
 
@@ -464,8 +472,9 @@ class _LoopHook:
     def _make_call_at(real_call_at):
         def call_at(when, callback, *args, context=None):
             if callback is _set_result_unless_cancelled:      # asyncio.sleep's timer
-                return real_call_at(when, _sleep_timer_fired, when, *args, context=context)
-            return real_call_at(when, callback, *args, context=context)
+                return _drop_our_frames(real_call_at(when, _sleep_timer_fired, when, *args,
+                                                     context=context))
+            return _drop_our_frames(real_call_at(when, callback, *args, context=context))
 
         return call_at
 
@@ -474,7 +483,7 @@ class _LoopHook:
         def create_task(coro, **kwargs):
             global _eager_start
             if loop._task_factory is None and not kwargs.get("eager_start"):
-                return real_create_task(coro, **kwargs)
+                return _drop_our_frames(real_create_task(coro, **kwargs))
             # A factory (or eager_start) may run the first step inside create_task itself.
             saved = _eager_start
             _eager_start = start = _perf_counter()
@@ -493,7 +502,7 @@ class _LoopHook:
                         _record_step(rows, task, start, start, end, True)
                         for timeline, row in rows:  # asyncio.create_task names it after this
                             timeline._done_at_birth.append((row, weakref.ref(task)))
-                return task
+                return _drop_our_frames(task)
             context = task.get_context()
             value = context.get(_TASK_ROWS)
             if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
@@ -505,9 +514,21 @@ class _LoopHook:
                 name = task.get_name()      # create_task names the task after the factory
                 for timeline, row in value[1]:
                     timeline._names[row] = name
-            return task
+            return _drop_our_frames(task)
 
         return create_task
+
+
+def _drop_our_frames(made):
+    """In debug mode asyncio notes where each handle and task was made, leaving out its own
+    frames; leave out the tracer's too, so that "created at" names the learner's line."""
+    stack = getattr(made, "_source_traceback", None)
+    if stack:
+        stack[:] = [frame for frame in stack if frame.filename != _THIS_FILE]
+    return made
+
+
+_THIS_FILE = _drop_our_frames.__code__.co_filename
 
 
 def _sleep_timer_fired(when, future, result):

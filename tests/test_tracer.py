@@ -1,6 +1,7 @@
 """The tracer, checked against independent timestamps and against asyncio's own behaviour."""
 
 import asyncio
+import contextvars
 import gc
 import logging
 import sys
@@ -574,6 +575,82 @@ def test_the_loop_is_left_as_found_when_the_tracing_task_is_collected_while_pend
         await asyncio.create_task(asyncio.sleep(0))              # the loop still works
 
     run(main())
+
+
+def test_a_hook_the_program_puts_on_the_loop_during_a_trace_stays():
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with asynclab.trace():
+            real = loop.call_soon
+
+            def mine(callback, *args, context=None):
+                return real(callback, *args, context=context)
+
+            loop.call_soon = mine
+        return loop.__dict__.get("call_soon") is mine, [n for n in ("call_at", "create_task")
+                                                        if n in loop.__dict__]
+
+    assert run(main()) == (True, [])
+
+
+def test_a_step_that_raises_is_reported_as_asyncio_reports_it():
+    """What the loop's exception handler gets when a traced step's callback raises (on 3.11 and
+    3.12, asyncio's message takes no debug= argument)."""
+    from asynclab.tracer import _TracedStep, _new_handle
+
+    def boom():
+        raise ValueError("boom")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen = []
+        loop.set_exception_handler(lambda _, context: seen.append(
+            (context["message"], repr(context["exception"]))))
+        ctx = contextvars.copy_context()
+        asyncio.Handle(boom, (), loop, ctx)._run()
+        step = _new_handle(_TracedStep, boom, (), loop, ctx)
+        step._rows, step._ready_at, step._first = (), 0.0, False
+        step._run()
+        return seen
+
+    plain, traced = run(main())
+    assert traced == plain and plain[0].startswith("Exception in callback ")
+
+
+def test_a_tasks_other_methods_queued_in_its_context_are_no_steps():
+    async def child():
+        me = asyncio.current_task()
+        # a copy of its context says, as the task's own does, which task it is
+        handle = asyncio.get_running_loop().call_soon(me.get_name, context=contextvars.copy_context())
+        await asyncio.sleep(0)
+        return type(handle)
+
+    async def main():
+        async with asynclab.trace() as tl:
+            kind = await asyncio.create_task(child(), name="child")
+        return kind, len(tl.by_name("child").running)
+
+    assert run(main()) == (asyncio.Handle, 2)
+
+
+def test_in_debug_mode_created_at_names_the_programs_line():
+    """asyncio's debug mode notes where each handle and task was made; no tracer line in it."""
+    import contextlib
+
+    async def main(traced):
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        async with asynclab.trace() if traced else contextlib.nullcontext():
+            made = [loop.call_soon(print), loop.call_later(10, print),
+                    asyncio.create_task(asyncio.sleep(0))]
+            await made[2]
+        for handle in made[:2]:
+            handle.cancel()
+        return [[(frame.filename, frame.name) for frame in item._source_traceback[-2:]] for item in made]
+
+    untraced = run(main(False))
+    assert untraced[0][-1] == (__file__, "main")
+    assert run(main(True)) == untraced
 
 
 # --- ready versus waiting, parents, wait sites ------------------------------------------------
