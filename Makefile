@@ -84,7 +84,7 @@ bench: dev-venv
 	$(BIN)/python -m pip install --quiet viztracer==1.1.1
 	$(BIN)/python benchmarks/trace_overhead.py
 
-## bench-instructions: the tracer's cost counted in instructions (valgrind), which load does not move
+## bench-instructions: the tracer's cost counted in instructions (valgrind), which load moves far less
 bench-instructions: dev-venv
 	$(BIN)/python benchmarks/trace_instructions.py
 

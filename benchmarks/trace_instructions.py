@@ -1,4 +1,4 @@
-"""What asynclab.trace() costs, counted in instructions, which a busy machine does not move.
+"""What asynclab.trace() costs, counted in instructions, which a busy machine moves far less than time.
 
     make bench-instructions       (needs valgrind: apt-get install valgrind; about 3 minutes)
 
