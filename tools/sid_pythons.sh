@@ -77,7 +77,13 @@ mount_all() {
     mount_one /dev /dev --bind
     mount_one devpts /dev/pts -t devpts -o newinstance,ptmxmode=0666
     mount_one tmpfs /dev/shm -t tmpfs        # multiprocessing's semaphores live here
-    # The repository at the same path inside, so venvs made inside work from any later run.
+    # The repository at the same path inside, so venvs made inside work from any later run.  A
+    # repository deleted and cloned again at the same path (a fresh clone for a test run) leaves
+    # the old, deleted folder mounted there: mount the new one in its place.
+    local inside="$CHROOT$REPO"
+    if mountpoint -q "$inside" && [ "$(stat -c %d:%i "$inside")" != "$(stat -c %d:%i "$REPO")" ]; then
+        umount -l "$inside"
+    fi
     mount_one "$REPO" "$REPO" --bind
     # pip inside the chroot checks certificates against this machine's bundle.
     [ -f "$CA_BUNDLE" ] && cp "$CA_BUNDLE" "$CHROOT/etc/ssl/certs/asyncio-lab-ca.crt"
