@@ -18,17 +18,18 @@ def read(path):
 
 
 def dumps(nb):
-    """The canonical text of a notebook: no outputs, no execution counts, sorted keys."""
+    """The canonical text of a notebook: no outputs, no execution counts, sorted keys.
+
+    Cell ids are kept: the translations (translations/) are keyed to them."""
     nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
     for cell in nb.cells:
-        cell.pop("id", None)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
-    nb.nbformat, nb.nbformat_minor = 4, 4
+    nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
                                  "name": "python3"}
