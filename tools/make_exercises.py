@@ -12,28 +12,24 @@ it was edited by hand, and is first copied aside as NN-topic.edited-<time>.ipynb
 """
 
 import argparse
-import hashlib
-import json
 import re
-import shutil
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbfiles import ROOT, dumps, read  # noqa: E402
+from nbfiles import ROOT, dumps, read, write_generated  # noqa: E402
 
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 STUB = 'raise NotImplementedError("exercise not solved yet")'
-MANIFEST = ".generated.json"
+MANIFEST = ".generated.json"   # what this tool wrote last time (see nbfiles.write_generated)
 
 
 class SourceError(Exception):
     pass
 
 
-def stub_source(source, where):
+def stub_source(source, where, comment="# Your code here: replace the next line."):
     """Replace each solution region in a cell's source with a stub at the same indentation."""
     out, inside = [], None
     for number, line in enumerate(source.splitlines(), 1):
@@ -41,7 +37,7 @@ def stub_source(source, where):
             m = BEGIN.match(line)
             if m:
                 inside = m.group(1)
-                out.append(f"{inside}# Your code here: replace the next line.")
+                out.append(f"{inside}{comment}")
                 out.append(f"{inside}{STUB}")
             elif END.match(line):
                 raise SourceError(f"{where}, line {number}: END SOLUTION without BEGIN")
@@ -56,49 +52,32 @@ def stub_source(source, where):
     return "\n".join(out)
 
 
-def exercise_text(solution_path):
-    nb = read(solution_path)
+def exercise_notebook(nb, name, stub_comment="# Your code here: replace the next line.",
+                      solution_mark="(this is the solution notebook)"):
+    """The exercise made from solution notebook `nb` (changed in place): stubs for the solutions."""
     regions = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
             regions += cell.source.count("### BEGIN SOLUTION")
-            cell.source = stub_source(cell.source, f"{solution_path.name}, cell {index}")
+            cell.source = stub_source(cell.source, f"{name}, cell {index}", stub_comment)
         if cell.cell_type == "markdown":
-            cell.source = cell.source.replace("(this is the solution notebook)", "")
+            cell.source = cell.source.replace(solution_mark, "")
     if not regions:
-        raise SourceError(f"{solution_path.name} has no ### BEGIN SOLUTION region")
-    return dumps(nb)
+        raise SourceError(f"{name} has no ### BEGIN SOLUTION region")
+    return nb
 
 
-def _sha(text):
-    return hashlib.sha256(text.encode()).hexdigest()
+def exercise_text(solution_path):
+    return dumps(exercise_notebook(read(solution_path), solution_path.name))
 
 
 def generate(out_dir, solutions_dir=ROOT / "solutions", keep_edits=True):
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path = out_dir / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
     written = []
     for solution in sorted(solutions_dir.glob("[0-9][0-9]-*.ipynb")):
-        text = exercise_text(solution)
         target = out_dir / solution.name
-        if target.exists():
-            current = target.read_text(encoding="utf-8")
-            if current == text:
-                manifest[solution.name] = _sha(text)
-                continue
-            if keep_edits and _sha(current) != manifest.get(solution.name):
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                aside = target.with_name(f"{target.stem}.edited-{stamp}.ipynb")
-                shutil.copy2(target, aside)
-                print(f"kept your edited {target.name} as {aside.name}")
-        target.write_text(text, encoding="utf-8")
-        manifest[solution.name] = _sha(text)
-        written.append(target)
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        if write_generated(target, exercise_text(solution), out_dir / MANIFEST, solution.name,
+                           keep_edits):
+            written.append(target)
     return written
 
 

@@ -1,6 +1,9 @@
 """Reading and writing notebooks the same way everywhere, so generated files compare byte for byte."""
 
+import hashlib
 import json
+import shutil
+import time
 from pathlib import Path
 
 try:
@@ -40,3 +43,36 @@ def dumps(nb):
 def has_outputs(path):
     nb = read(path)
     return any(c.cell_type == "code" and (c.outputs or c.execution_count) for c in nb.cells)
+
+
+def _sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_generated(target, text, manifest_path, key, keep_edits=True):
+    """Write a generated notebook without losing a learner's work; True if the file changed.
+
+    The manifest (JSON {key: hash of the text last written}) tells an edited file from an old one:
+    a file that differs both from `text` and from what was last written was edited by hand, and
+    is first copied aside as NAME.edited-<date>-<time>.ipynb."""
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    changed = True
+    if target.exists():
+        current = target.read_text(encoding="utf-8")
+        if current == text:
+            changed = False
+        elif keep_edits and _sha(current) != manifest.get(key):
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = target.with_name(f"{target.stem}.edited-{stamp}.ipynb")
+            shutil.copy2(target, aside)
+            print(f"kept your edited {target.name} as {aside.name}")
+    if changed:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    manifest[key] = _sha(text)
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return changed
