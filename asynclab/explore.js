@@ -23,6 +23,15 @@ function niceStep(rough) {
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
+// The widget's words: English, or their translation sent by the kernel ("texts" in the data, from
+// asynclab/locale) when asynclab speaks another language.  "{name}" fields are filled from values.
+let TEXTS = {};
+function t(english, values) {
+  let text = TEXTS[english] || english;
+  for (const [name, value] of Object.entries(values || {})) text = text.split("{" + name + "}").join(String(value));
+  return text;
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -73,6 +82,7 @@ function stateAt(tl, k) {
 function render({model, el: host}) {
   const began = performance.now();
   const sent = JSON.parse(model.get("_data_json") || "{}");
+  TEXTS = sent.texts || {};
   const tl = prepare(sent.tasks ? sent : {tasks: {label: [], parent: []}, spans: {task: []}, steps: []});
   const end = Math.max(tl.duration, 1e-6);
   const view = {t0: 0, t1: end * 1.02, scrollTop: 0, selected: -1, hover: -1,
@@ -84,11 +94,11 @@ function render({model, el: host}) {
   root.tabIndex = 0;
   const bar = el("div", "ax-toolbar");
   const zoomIn = el("button", "ax-zoom-in", "+"), zoomOut = el("button", "ax-zoom-out", "−");
-  const whole = el("button", "ax-reset", "whole timeline");
-  zoomIn.title = "zoom in (or Ctrl + wheel, or double-click)";
-  zoomOut.title = "zoom out (or Ctrl + wheel)";
+  const whole = el("button", "ax-reset", t("whole timeline"));
+  zoomIn.title = t("zoom in (or Ctrl + wheel, or double-click)");
+  zoomOut.title = t("zoom out (or Ctrl + wheel)");
   const range = el("span", "ax-range");
-  const hint = el("span", "ax-hint", "drag to pan · Ctrl+wheel to zoom · click a task · ← → step");
+  const hint = el("span", "ax-hint", t("drag to pan · Ctrl+wheel to zoom · click a task · ← → step"));
   bar.append(zoomIn, zoomOut, whole, range, hint);
 
   const scroller = el("div", "ax-scroller");
@@ -96,11 +106,11 @@ function render({model, el: host}) {
   const spacer = el("div", "ax-spacer");
   scroller.append(canvas, spacer);
   const tooltip = el("div", "ax-tooltip");
-  const selection = el("div", "ax-selection", "Click a task to see who created it and what it created.");
+  const selection = el("div", "ax-selection", t("Click a task to see who created it and what it created."));
 
   const replay = el("div", "ax-replay");
   const controls = el("div", "ax-controls");
-  const back = el("button", "ax-back", "◀ back"), fwd = el("button", "ax-forward", "step ▶");
+  const back = el("button", "ax-back", t("◀ back")), fwd = el("button", "ax-forward", t("step ▶"));
   const slider = el("input", "ax-slider");
   slider.type = "range"; slider.min = "0"; slider.max = String(tl.steps.length); slider.step = "1";
   const stepLabel = el("span", "ax-step-label");
@@ -158,7 +168,7 @@ function render({model, el: host}) {
       ctx.beginPath(); ctx.moveTo(x + 0.5, AXIS_HEIGHT - 6); ctx.lineTo(x + 0.5, canvasH); ctx.stroke();
     }
     ctx.textAlign = "left";
-    ctx.fillText("time (ms)", 4, 14);
+    ctx.fillText(t("time (ms)"), 4, 14);
     ctx.strokeStyle = "#999";
     ctx.beginPath(); ctx.moveTo(labelW, AXIS_HEIGHT - 0.5); ctx.lineTo(W, AXIS_HEIGHT - 0.5); ctx.stroke();
   }
@@ -226,7 +236,7 @@ function render({model, el: host}) {
       ctx.fillText("now", x, AXIS_HEIGHT - 2);
       ctx.textAlign = "left";
     }
-    range.textContent = `showing ${ms(view.t0)} – ${ms(view.t1)} of ${ms(end)}`;
+    range.textContent = t("showing {from} – {to} of {end}", {from: ms(view.t0), to: ms(view.t1), end: ms(end)});
     root.dataset.t0 = view.t0; root.dataset.t1 = view.t1;
     root.dataset.lastDrawMs = (performance.now() - t).toFixed(2);
   }
@@ -311,13 +321,13 @@ function render({model, el: host}) {
 
   function describeSpan(j) {
     const i = tl.task[j], k = tl.kind[j];
-    const kindText = k === RUNNING ? "running"
-      : k === READY ? "ready (in the loop's queue, waiting for its turn)"
-      : "waiting for " + (tl.what[j] || "something asyncio cannot name");
-    const lines = [[null, tl.label[i]], ["kind", kindText],
-                   ["start", ms(tl.start[j])], ["duration", ms(tl.end[j] - tl.start[j])]];
-    if (tl.site[j]) lines.push(["waits at", tl.site[j]]);
-    lines.push(["parent", tl.parentLabel[i] || "none recorded"]);
+    const kindText = k === RUNNING ? t("running")
+      : k === READY ? t("ready (in the loop's queue, waiting for its turn)")
+      : t("waiting for {what}", {what: tl.what[j] || t("something asyncio cannot name")});
+    const lines = [[null, tl.label[i]], [t("kind"), kindText],
+                   [t("start"), ms(tl.start[j])], [t("duration"), ms(tl.end[j] - tl.start[j])]];
+    if (tl.site[j]) lines.push([t("waits at"), tl.site[j]]);
+    lines.push([t("parent"), tl.parentLabel[i] || t("none recorded")]);
     return lines;
   }
 
@@ -349,9 +359,9 @@ function render({model, el: host}) {
       showTooltip(describeSpan(span), e.offsetX, e.offsetY, tl.label[row], kind);
     } else if (row >= 0 && row < tl.n && e.offsetX < labelW) {
       const kids = tl.children[row].length;
-      showTooltip([[null, tl.label[row]], ["outcome", tl.outcome[row] || "?"],
-                   ["parent", tl.parentLabel[row] || "none recorded"],
-                   ["created", `${kids} task${kids === 1 ? "" : "s"}`]],
+      showTooltip([[null, tl.label[row]], [t("outcome"), tl.outcome[row] ? t(tl.outcome[row]) : "?"],
+                   [t("parent"), tl.parentLabel[row] || t("none recorded")],
+                   [t("created"), kids === 1 ? t("{n} task", {n: kids}) : t("{n} tasks", {n: kids})]],
                   e.offsetX, e.offsetY, tl.label[row], "task");
     } else hideTooltip();
     if (span !== view.hover) { view.hover = span; requestDraw(); }
@@ -366,16 +376,16 @@ function render({model, el: host}) {
     view.selected = i;
     if (i < 0) {
       family = {parent: -1, children: new Set()};
-      selection.textContent = "Click a task to see who created it and what it created.";
+      selection.textContent = t("Click a task to see who created it and what it created.");
       delete root.dataset.selected;
     } else {
       family = {parent: tl.parent[i], children: new Set(tl.children[i])};
       const kids = tl.children[i].map(c => tl.label[c]);
-      const shown = kids.slice(0, 12).join(", ") + (kids.length > 12 ? `, and ${kids.length - 12} more` : "");
+      const shown = kids.slice(0, 12).join(", ") + (kids.length > 12 ? t(", and {n} more", {n: kids.length - 12}) : "");
       selection.replaceChildren(
-        el("b", null, tl.label[i]), document.createTextNode(": created by "),
-        el("span", "ax-parent", tl.parentLabel[i] || "no recorded task"),
-        document.createTextNode(kids.length ? `; created ${kids.length}: ` : "; created no task"),
+        el("b", null, tl.label[i]), document.createTextNode(t(": created by ")),
+        el("span", "ax-parent", tl.parentLabel[i] || t("no recorded task")),
+        document.createTextNode(kids.length ? t("; created {n}: ", {n: kids.length}) : t("; created no task")),
         el("span", "ax-children", shown));
       root.dataset.selected = tl.label[i];
     }
@@ -399,35 +409,35 @@ function render({model, el: host}) {
     const k = view.step, total = tl.steps.length;
     slider.value = String(k);
     back.disabled = k <= 0; fwd.disabled = k >= total;
-    stepLabel.textContent = total === 0 ? "no steps recorded"
-      : k === 0 ? `before step 1 of ${total}` : `step ${k} of ${total} · now = ${ms(state.now)}`;
+    stepLabel.textContent = total === 0 ? t("no steps recorded")
+      : k === 0 ? t("before step 1 of {total}", {total}) : t("step {k} of {total} · now = {now}", {k, total, now: ms(state.now)});
     root.dataset.step = k;
     root.dataset.now = state.now === null ? "" : state.now;
     if (k === 0) {
-      runningBox.replaceChildren(el("span", "ax-key", "Running: "),
-        el("span", "ax-none", "nothing yet: press step ▶ (or →) to let the loop run one step."));
+      runningBox.replaceChildren(el("span", "ax-key", t("Running: ")),
+        el("span", "ax-none", t("nothing yet: press step ▶ (or →) to let the loop run one step.")));
     } else {
-      runningBox.replaceChildren(el("span", "ax-key", "Running: "), taskChip(state.running, "ax-run", tl.colours.running),
-        document.createTextNode(` from ${ms(state.now)} for ${ms(tl.end[state.step] - tl.start[state.step])}`));
+      runningBox.replaceChildren(el("span", "ax-key", t("Running: ")), taskChip(state.running, "ax-run", tl.colours.running),
+        document.createTextNode(t(" from {now} for {duration}", {now: ms(state.now), duration: ms(tl.end[state.step] - tl.start[state.step])})));
     }
     const readyList = el("ol", "ax-queue");
     state.ready.slice(0, MAX_LISTED).forEach(i => {
       const li = el("li"); li.append(taskChip(i, "ax-ready-chip", tl.colours.ready)); readyList.append(li);
     });
-    if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", `and ${state.ready.length - MAX_LISTED} more`));
-    readyBox.replaceChildren(el("span", "ax-key", "Ready queue, next first: "),
-      state.ready.length ? readyList : el("span", "ax-none", k === 0 ? "–" : "empty"));
+    if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", t("and {n} more", {n: state.ready.length - MAX_LISTED})));
+    readyBox.replaceChildren(el("span", "ax-key", t("Ready queue, next first: ")),
+      state.ready.length ? readyList : el("span", "ax-none", k === 0 ? "–" : t("empty")));
     const waitList = el("ul", "ax-waits");
     state.waiting.slice(0, MAX_LISTED).forEach(j => {
       const li = el("li");
       li.append(taskChip(tl.task[j], "ax-wait-chip"),
-        document.createTextNode(" waits for " + (tl.what[j] || "something asyncio cannot name") +
-                                (tl.site[j] ? ` (at ${tl.site[j]})` : "")));
+        document.createTextNode(t(" waits for {what}", {what: tl.what[j] || t("something asyncio cannot name")}) +
+                                (tl.site[j] ? t(" (at {site})", {site: tl.site[j]}) : "")));
       waitList.append(li);
     });
-    if (state.waiting.length > MAX_LISTED) waitList.append(el("li", "ax-more", `and ${state.waiting.length - MAX_LISTED} more`));
-    waitingBox.replaceChildren(el("span", "ax-key", "Waiting: "),
-      state.waiting.length ? waitList : el("span", "ax-none", k === 0 ? "–" : "none"));
+    if (state.waiting.length > MAX_LISTED) waitList.append(el("li", "ax-more", t("and {n} more", {n: state.waiting.length - MAX_LISTED})));
+    waitingBox.replaceChildren(el("span", "ax-key", t("Waiting: ")),
+      state.waiting.length ? waitList : el("span", "ax-none", k === 0 ? "–" : t("none")));
   }
   function setStep(k, fromModel) {
     k = Math.min(Math.max(k | 0, 0), tl.steps.length);

@@ -26,7 +26,10 @@ import base64
 import json
 import math
 import os
+import re
 from pathlib import Path
+
+from .language import current, tr
 
 __all__ = ["explore", "timeline_data", "replay", "ExploreWidget"]
 
@@ -158,12 +161,25 @@ def replay(timeline):
     return states
 
 
+# The outcomes a task row can show (explore.js translates them with t(outcome)).
+_OUTCOMES = ("result", "error", "cancelled", "pending")
+
+
+def widget_texts():
+    """{English: translation} for every text explore.js shows (its t("...") calls, and outcomes);
+    empty in English, where explore.js uses its own words."""
+    if current() == "en":
+        return {}
+    found = re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', FRONT_END[0].read_text(encoding="utf-8"))
+    return {english: tr(english) for english in [*found, *_OUTCOMES]}
+
+
 def _describe(data):
     n = len(data["tasks"]["label"])
-    return (f"An explorable timeline of {n} task{'' if n == 1 else 's'} over "
-            f"{data['duration'] * 1000:.1f} ms, with a step-by-step replay of its "
-            f"{len(data['steps'])} steps. It runs in JupyterLab with a live kernel; "
-            f"elsewhere it is shown as the picture tl.plot() draws.")
+    return tr("An explorable timeline of {n} task{s} over {duration:.1f} ms, with a step-by-step "
+              "replay of its {steps} steps. It runs in JupyterLab with a live kernel; elsewhere it "
+              "is shown as the picture tl.plot() draws.", n=n, s="" if n == 1 else "s",
+              duration=data["duration"] * 1000, steps=len(data["steps"]))
 
 
 def _widget_class():
@@ -171,8 +187,8 @@ def _widget_class():
         import anywidget
         import traitlets
     except ImportError as exc:
-        raise ImportError("explore() needs the anywidget package: pip install -r requirements.txt "
-                          "(or pip install anywidget)") from exc
+        raise ImportError(tr("explore() needs the anywidget package: pip install -r requirements.txt "
+                             "(or pip install anywidget)")) from exc
 
     class ExploreWidget(anywidget.AnyWidget):
         """The explorable timeline.  `step` is the replay's position (0: before the first step)."""
@@ -189,7 +205,8 @@ def _widget_class():
             self.data = data                        # what timeline_data() made (kept for Python)
             self._timeline = timeline               # for the picture shown where no widget runs
             self._picture = None
-            super().__init__(_data_json=json.dumps(data, allow_nan=False, separators=(",", ":")),
+            sent = dict(data, texts=widget_texts())
+            super().__init__(_data_json=json.dumps(sent, allow_nan=False, separators=(",", ":")),
                              **kwargs)
 
         def __repr__(self):
@@ -244,7 +261,7 @@ def explore(timeline, step=0, height=0):
     try:
         widget_class = _get_widget_class()
     except ImportError as exc:             # e.g. a kernel where only the lessons' basics are installed
-        print(f"{exc}. Here is the same timeline as a picture instead.")
+        print(tr("{problem}. Here is the same timeline as a picture instead.", problem=exc))
         if hasattr(timeline, "plot"):
             timeline.plot()
         return None

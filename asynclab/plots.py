@@ -16,6 +16,9 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
+from .fonts import label as _label
+from .language import tr
+
 # What a waiting task waited for, grouped into a few colours a learner can tell apart.
 _WAIT_KINDS = [
     # (legend text, colour, test on the label)
@@ -88,13 +91,13 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
     end = max([timeline.duration] + [b for r in records for _, b in r.running])
     if tmax is not None and (isinstance(tmax, bool) or not isinstance(tmax, numbers.Real)
                              or not tmax > 0):
-        raise ValueError(f"tmax must be a number of seconds greater than 0, such as "
-                         f"other_timeline.duration; got {tmax!r}")
+        raise ValueError(tr("tmax must be a number of seconds greater than 0, such as "
+                            "other_timeline.duration; got {tmax!r}", tmax=tmax))
     shown = float(tmax) if tmax is not None else end       # seconds the time axis shows
     if unit is None:
         unit = "ms" if shown < 2 else "s"
     if unit not in ("ms", "s"):
-        raise ValueError('unit must be "ms" or "s"')
+        raise ValueError(tr('unit must be "ms" or "s"'))
     scale = 1000.0 if unit == "ms" else 1.0
     if concurrency is None:
         concurrency = len(records) >= 2
@@ -107,7 +110,7 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
 
     x_right = shown * scale * 1.02 or 1.0
     ax.set_xlim(0, x_right)
-    ax.set_xlabel(f"time since the trace began ({unit})")
+    ax.set_xlabel(_label("time since the trace began ({unit})", unit=unit))
     ax.grid(axis="x", alpha=0.3)
     if title:
         ax.set_title(title)
@@ -141,23 +144,23 @@ def plot_timeline(timeline, ax=None, *, strip=None, title=None, concurrency=None
             ax.add_collection(_bars(rows_, np.multiply(a_, scale), np.multiply(b_, scale), colour),
                               autolim=False)
             if np.max(np.subtract(b_, a_)) >= visible_width:
-                handles.append(Patch(facecolor=colour, label=text))
+                handles.append(Patch(facecolor=colour, label=_label(text)))
     if run_rows:
         a = np.multiply(run_a, scale)
         b = np.maximum(np.multiply(run_b, scale), a + x_right / 255)   # at least ~a pixel
         ax.add_collection(_bars(run_rows, a, b, _RUNNING_COLOUR), autolim=False)
-        handles.insert(0, Patch(facecolor=_RUNNING_COLOUR, label="running (its code executing)"))
+        handles.insert(0, Patch(facecolor=_RUNNING_COLOUR, label=_label("running (its code executing)")))
     for outcome, (xs, ys) in marks.items():
         if xs:
             marker, colour, text = _OUTCOME_MARKS[outcome]
-            ax.scatter(xs, ys, marker=marker, color=colour, s=36, zorder=3, label=text)
+            ax.scatter(xs, ys, marker=marker, color=colour, s=36, zorder=3, label=_label(text))
 
     n = len(records)
     ax.set_ylim(n - 0.5, -0.5)                      # first task on top
     if n <= _MAX_ROW_LABELS:
         ax.set_yticks(range(n), [r.display_name for r in records])
     else:
-        ax.set_ylabel(f"{n} tasks, in creation order")
+        ax.set_ylabel(_label("{n} tasks, in creation order", n=n))
     if legend and (handles or any(xs for xs, _ in marks.values())):
         extra, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.01, 1),
@@ -207,10 +210,11 @@ def _draw_no_tasks(ax, duration, unit):
     ax.add_patch(Rectangle((0, -_BAR_HEIGHT / 2), duration, _BAR_HEIGHT, facecolor="#f7f7f7",
                            edgecolor="#969696", hatch="//", linewidth=0.8))
     ax.set_ylim(0.5, -0.5)
-    ax.set_yticks([0], ["the traced block"])
+    ax.set_yticks([0], [_label("the traced block")])
     amount = f"{duration:.0f} ms" if unit == "ms" else f"{duration:.2f} s"
-    ax.text(duration / 2, 0, "No task was created inside the trace: the block's own code awaited\n"
-            f"one thing after another, never two at once ({amount} in all).",
+    ax.text(duration / 2, 0, _label("No task was created inside the trace: the block's own code awaited\n"
+                                    "one thing after another, never two at once ({amount} in all).",
+                                    amount=amount),
             ha="center", va="center", fontsize="small",
             bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
 
@@ -257,17 +261,18 @@ def _draw_concurrency(ax, records, end, scale, limit):
     line, = ax.step(t_free * scale, level_free, where="post", color=_RUNNING_COLOUR, linewidth=1.3,
                     zorder=3)
     if gated:       # only then is "past the gate" a different number worth its own line
-        handles = [(area, "tasks in progress"), (line, "dark line: in progress, not held at a gate")]
+        handles = [(area, _label("tasks in progress")),
+                   (line, _label("dark line: in progress, not held at a gate"))]
     else:
-        handles = [((area, line), "tasks in progress (shaded, and the dark line)")]
+        handles = [((area, line), _label("tasks in progress (shaded, and the dark line)"))]
     if limit is not None:
         # Wider than the dark line and beneath it: where the two coincide, the red shows on
         # both sides of the dark line instead of hiding it (or being hidden by it).
         ax.axhline(limit, color=_LIMIT_COLOUR, linestyle=(0, (4, 2)), linewidth=3.2, alpha=0.75,
                    zorder=2)
         handles.append((Line2D([], [], color=_LIMIT_COLOUR, linestyle=(0, (4, 2)), linewidth=3.2,
-                               alpha=0.75), f"limit {limit}"))
-    ax.set_ylabel("tasks", fontsize="small")
+                               alpha=0.75), _label("limit {limit}", limit=limit)))
+    ax.set_ylabel(_label("tasks"), fontsize="small")
     ax.set_ylim(0, max(level.max(), limit or 0) * 1.25 + 0.5)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))     # tasks are counted: no 2.5
     ax.grid(axis="x", alpha=0.3)

@@ -6,6 +6,7 @@ every bar on a timeline says which request it is.
 
 import asyncio
 
+from .language import tr
 from .tracer import label_current_task
 
 
@@ -17,7 +18,7 @@ async def fetch(label, delay=0.05, *, result=None, fail=None):
     request would.  Inside `asynclab.trace()` the task's row is labelled "fetch <label>".
     """
     if not isinstance(delay, (int, float)) or delay < 0:
-        raise ValueError(f"delay must be a number of seconds >= 0, not {delay!r}")
+        raise ValueError(tr("delay must be a number of seconds >= 0, not {delay!r}", delay=delay))
     label_current_task(f"fetch {label}")
     await asyncio.sleep(delay)
     if fail:

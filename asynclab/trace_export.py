@@ -25,6 +25,8 @@ import os
 import platform
 from pathlib import Path
 
+from .language import tr
+
 __all__ = ["chrome_trace", "save_chrome_trace"]
 
 PROCESS_ID = 1              # one process holds every task's track
@@ -48,13 +50,14 @@ def _check_timeline(timeline):
         tasks = list(timeline.tasks)
     except (AttributeError, TypeError):
         raise TypeError(
-            f"save_chrome_trace() needs the timeline that asynclab.trace() gives (the `tl` in "
-            f"`async with asynclab.trace() as tl:`), not {type(timeline).__name__}.") from None
+            tr("save_chrome_trace() needs the timeline that asynclab.trace() gives (the `tl` in "
+               "`async with asynclab.trace() as tl:`), not {kind}.", kind=type(timeline).__name__)
+        ) from None
     for rec in tasks:
         if not all(hasattr(rec, attr) for attr in ("display_name", "running", "waiting")):
             raise TypeError(
-                f"save_chrome_trace() needs the timeline that asynclab.trace() gives; its tasks "
-                f"must be task records, but one is {type(rec).__name__}.")
+                tr("save_chrome_trace() needs the timeline that asynclab.trace() gives; its tasks "
+                   "must be task records, but one is {kind}.", kind=type(rec).__name__))
     return tasks
 
 
@@ -191,17 +194,19 @@ def chrome_trace(timeline):
 
 def _writable_path(path):
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"the path to save the trace to must be a file name such as "
-                        f"'trace.json', not {type(path).__name__}.")
+        raise TypeError(tr("the path to save the trace to must be a file name such as "
+                           "'trace.json', not {kind}.", kind=type(path).__name__))
     path = Path(path).expanduser()
     if str(path) in ("", "."):
-        raise ValueError("give a file name to save the trace to, such as 'trace.json'.")
+        raise ValueError(tr("give a file name to save the trace to, such as 'trace.json'."))
     if path.is_dir():
-        raise ValueError(f"cannot save the trace to '{path}': that is a folder; "
-                         f"give a file name such as '{path / 'trace.json'}'.")
+        raise ValueError(tr("cannot save the trace to '{path}': that is a folder; "
+                            "give a file name such as '{example}'.", path=path,
+                            example=path / "trace.json"))
     folder = path.parent
     if not folder.is_dir():
-        raise ValueError(f"cannot save the trace to '{path}': the folder '{folder}' does not exist.")
+        raise ValueError(tr("cannot save the trace to '{path}': the folder '{folder}' does not exist.",
+                            path=path, folder=folder))
     return path
 
 
@@ -221,9 +226,9 @@ def save_chrome_trace(timeline, path):
         else:
             path.write_text(text, encoding="utf-8")
     except PermissionError:
-        raise ValueError(f"cannot save the trace to '{path}': there is no permission to write "
-                         f"there; choose another folder.") from None
+        raise ValueError(tr("cannot save the trace to '{path}': there is no permission to write "
+                            "there; choose another folder.", path=path)) from None
     except OSError as exc:
-        raise ValueError(f"cannot save the trace to '{path}': "
-                         f"{exc.strerror or exc}.") from None
+        raise ValueError(tr("cannot save the trace to '{path}': {problem}.", path=path,
+                            problem=exc.strerror or exc)) from None
     return path

@@ -41,6 +41,7 @@ from asyncio import base_events, events, format_helpers
 from contextlib import asynccontextmanager
 
 from .interrupts import InterruptWatch
+from .language import tr
 
 __all__ = ["trace", "Timeline", "TaskRecord", "Wait", "Site"]
 
@@ -692,13 +693,13 @@ class Timeline:
         for record in self.tasks:
             if name in (record.name, record.display_name):
                 return record
-        raise KeyError(f"no traced task named {name!r}; the names are "
-                       f"{[r.display_name for r in self.tasks]}")
+        raise KeyError(tr("no traced task named {name!r}; the names are {names}", name=name,
+                          names=[r.display_name for r in self.tasks]))
 
     def order(self, by="started"):
         """Row labels sorted by "created", "started" or "finished" (unfinished ones left out)."""
         if by not in ("created", "started", "finished"):
-            raise ValueError('by must be "created", "started" or "finished"')
+            raise ValueError(tr('by must be "created", "started" or "finished"'))
         recs = [r for r in self.tasks if getattr(r, by) is not None]
         return [r.display_name for r in sorted(recs, key=lambda r: getattr(r, by))]
 
