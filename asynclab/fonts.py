@@ -1,8 +1,7 @@
 """A font with Chinese characters for the figures of the zh-CN notebooks, if this machine has one.
 
 matplotlib's default font (DejaVu Sans) has no Chinese characters: Chinese labels would be drawn
-as empty boxes.  When asynclab speaks Chinese, the figures use a CJK font the machine has (after
-DejaVu Sans, so Latin letters and digits look as in the English figures); where there is none,
+as empty boxes.  When asynclab speaks Chinese, the figures use a CJK font the machine has; where there is none,
 the figures keep English labels and this is said once, with how to install one.
 """
 
@@ -58,12 +57,14 @@ def figure_language():
                               "install fonts-noto-cjk; macOS and Windows have one already), then "
                               "restart the kernel."))
         return "en"
+    # The CJK font first among the sans-serif fonts (it has Latin letters and digits too).  Not
+    # a fallback after DejaVu Sans: matplotlib falls back only along a text's own font.family,
+    # which for texts made before this call (an Axes' labels) is just "sans-serif", resolved
+    # when the figure is drawn to the first font of this list.
     import matplotlib
-    sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
-    if family not in matplotlib.rcParams["font.sans-serif"][:2]:
-        matplotlib.rcParams["font.sans-serif"] = sans[:1] + [family] + sans[1:]
-    # DejaVu Sans first, then the CJK font for the characters DejaVu lacks (matplotlib >= 3.6
-    # falls back glyph by glyph).
+    if matplotlib.rcParams["font.sans-serif"][:1] != [family]:
+        matplotlib.rcParams["font.sans-serif"] = [family] + [
+            f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
     return language.current()
 
 

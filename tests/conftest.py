@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ONCE_FILES = {"test_checks_robust.py", "test_reading_copy.py", "test_tools.py", "test_plots.py",
               "test_links.py", "test_setup_guard.py", "test_public_links.py",
               "test_offline_install.py", "test_predict.py",
-              "test_instructors.py", "test_rerun.py"}
+              "test_instructors.py", "test_rerun.py", "test_translations.py"}
 # Single version-independent tests in files that otherwise run everywhere.
 ONCE_TESTS = {"test_committed_without_outputs", "test_exercises_are_generated_from_solutions",
               "test_every_lesson_links_on", "test_every_assert_in_a_lesson_says_why"}
