@@ -4,9 +4,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FIRST_LESSON := notebooks/00-start-here.ipynb
+# The Simplified Chinese edition (zh-CN/) opens when LANG says Chinese: `make lab LANG=zh-CN`, or a
+# system whose language is zh_CN.UTF-8 and the like (zh_TW and zh_HK too: there is no Traditional
+# edition, and the Simplified one is closer to them than the English).
+FIRST_LESSON := $(if $(filter zh%,$(LANG)),zh-CN/notebooks/00-start-here.ipynb,notebooks/00-start-here.ipynb)
 
-.PHONY: lab test test-here test-offline bench bench-instructions exercises clean-notebooks reset-exercise figures html \
+.PHONY: lab test test-here test-offline bench bench-instructions exercises translations clean-notebooks reset-exercise figures html \
 	python-ok venv dev-venv installed installed-dev wheels public-links
 
 ## python-ok: is $(PYTHON) 3.11 or newer, and was .venv made by it? (says how to fix it if not)
@@ -92,14 +95,21 @@ bench-instructions: dev-venv
 exercises: dev-venv
 	$(BIN)/python tools/make_exercises.py
 
+## translations: write the zh-CN edition (zh-CN/) from the English notebooks and translations/zh-CN/
+# (edited zh-CN notebooks are kept aside; `python tools/translations.py --status` lists what is
+# stale or missing)
+translations: dev-venv
+	$(BIN)/python tools/translations.py
+
 ## clean-notebooks: strip outputs from notebooks/ and solutions/ before committing
 clean-notebooks: dev-venv
 	$(BIN)/python tools/clean.py --write
 
 ## reset-exercise N=03: a fresh copy of exercise 03; your edited one is kept beside it
+# (LANG=zh-CN, or a Chinese system: the zh-CN edition's exercise 03)
 reset-exercise: venv
 	@test -n "$(N)" || { echo "usage: make reset-exercise N=03"; exit 2; }
-	$(BIN)/python tools/reset_exercise.py $(N)
+	$(BIN)/python tools/reset_exercise.py $(N) $(if $(filter zh%,$(LANG)),--edition zh-CN,)
 
 ## figures: redraw the README's timeline pictures (docs/figures/)
 figures: dev-venv

@@ -11,7 +11,10 @@ summary that tools/run_tests.sh prints.
 """
 
 import functools
+import json
+import os
 import re
+import string
 import sys
 import time
 from pathlib import Path
@@ -96,14 +99,97 @@ def run_notebook(nb, label, cwd, timeout=CELL_LIMIT, **options):
     return nb
 
 
+# ASYNCLAB_EDITION=zh-CN: execute() runs the zh-CN edition of each notebook instead, and gives it
+# back with the English sources and its outputs turned back into English (see english_outputs), so
+# that every claim test of the English lessons checks the Chinese ones too.
+EDITION = os.environ.get("ASYNCLAB_EDITION", "en")
+
+
 @functools.lru_cache(maxsize=None)
 def execute(relpath):
     """Run ROOT/relpath top to bottom in a fresh kernel of this interpreter."""
+    if EDITION != "en" and not relpath.startswith(EDITION + "/"):
+        return _execute_edition(relpath)
     path = ROOT / relpath
     nb = nbformat.read(str(path), as_version=4)
     started = time.perf_counter()
     run_notebook(nb, relpath, path.parent)
     return Executed(path, nb, time.perf_counter() - started)
+
+
+def _execute_edition(relpath):
+    translated = execute(f"{EDITION}/{relpath}")
+    english = nbformat.read(str(ROOT / relpath), as_version=4)
+    assert [c.get("id") for c in english.cells] == [c.get("id") for c in translated.nb.cells], \
+        f"{EDITION}/{relpath} does not have the cells of {relpath}: run `make translations`"
+    folder, name = relpath.split("/")
+    catalogue = ROOT / "translations" / EDITION / ("solutions" if folder == "exercises" else folder) \
+        / name.replace(".ipynb", ".json")
+    pairs = {e["id"]: e.get("replace") or [] for e in json.loads(catalogue.read_text("utf-8"))["cells"]}
+    for cell, ran in zip(english.cells, translated.nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = ran.outputs
+            for out in cell.outputs:
+                english_outputs(out, pairs.get(cell.get("id"), []))
+    english.metadata = translated.nb.metadata
+    return Executed(ROOT / relpath, english, translated.seconds)
+
+
+def english_outputs(out, pairs):
+    """Turn one output of a translated cell back into English, in place: first the cell's own
+    translated pieces (longest first), then asynclab's messages (from their zh-CN templates)."""
+    def back(text):
+        for english, translated in sorted(pairs, key=lambda p: -len(p[1])):
+            text = text.replace(translated, english)
+        for pattern, english in _asynclab_templates():
+            text = pattern.sub(lambda m: _fill(english, m), text)
+        return text
+    if out.output_type == "stream":
+        out.text = back(out.text)
+    elif out.output_type in ("execute_result", "display_data"):
+        for kind in ("text/plain", "text/html"):
+            if kind in out.get("data", {}):
+                out.data[kind] = back(out.data[kind])
+    elif out.output_type == "error":
+        out.evalue = back(out.evalue)
+        out.traceback = [back(line) for line in out.traceback]
+
+
+def _group(field):
+    """The regex group for a template's {field} (also {field!r}, {field:.1f}, {field.attr})."""
+    return "f_" + re.sub(r"\W", "_", field.split(".")[0].split("[")[0]) + "_0"
+
+
+def _fill(english, match):
+    """`english` with each {field} replaced by what the translated message had there."""
+    values = match.groupdict()
+    return "".join(literal + (values.get(_group(field), "") if field else "")
+                   for literal, field, _, _ in string.Formatter().parse(english))
+
+
+@functools.lru_cache(maxsize=None)
+def _asynclab_templates():
+    """[(regex matching a zh-CN message, its English template)], longest message first."""
+    from asynclab.language import catalogue
+    found = []
+    for english, chinese in catalogue(EDITION).items():
+        if len(chinese) < 4:             # a word or two: too likely to be part of other text
+            continue
+        regex, seen = "", set()
+        try:
+            parts = list(string.Formatter().parse(chinese))
+        except ValueError:
+            parts = [(chinese, None, None, None)]
+        for literal, field, _, _ in parts:
+            regex += re.escape(literal)
+            if field:
+                group = _group(field)
+                regex += f"(?P={group})" if group in seen else f"(?P<{group}>.+?)"
+                seen.add(group)
+        if regex.endswith(".+?)"):
+            regex = regex[:-4] + ".+)"          # a field at the end takes the rest of the line
+        found.append((len(chinese), re.compile(regex), english))
+    return [(pattern, english) for _, pattern, english in sorted(found, key=lambda f: -f[0])]
 
 
 def function_from(relpath, name):

@@ -1,4 +1,4 @@
-"""Draw the timelines shown in the README (docs/figures/*.png).   make figures
+"""Draw the timelines shown in the READMEs (docs/figures/*.png, docs/figures/zh-CN/*.png).   make figures
 
 Each figure is a scenario from a lesson, traced and drawn with asynclab exactly as the
 lesson does it.
@@ -17,6 +17,7 @@ try:
     import matplotlib.pyplot as plt
 
     import asynclab
+    import asynclab.fonts
 except ImportError as err:                  # run with a Python other than .venv's: say how to run it
     from check_python import use_the_venv
     use_the_venv(err)
@@ -59,19 +60,36 @@ async def blocking_sleep():
     return tl, dict(title="One time.sleep stalls every task (lesson 07)")
 
 
+# The figures' titles in README.zh-CN.md.
+TITLES_ZH = {
+    "Three requests started together with gather (lesson 00)": "用 gather 同时发起三个请求（第 00 课）",
+    "Nine requests under Semaphore(3): at most three at once (lesson 03)":
+        "Semaphore(3) 之下的九个请求：同一时刻最多三个（第 03 课）",
+    "One time.sleep stalls every task (lesson 07)": "一次 time.sleep 让所有任务停摆（第 07 课）",
+}
+
 SCENARIOS = {"three-requests": three_requests, "semaphore-gate": semaphore_gate,
              "blocking-sleep": blocking_sleep}
 
 
 def main():
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, scenario in SCENARIOS.items():
-        tl, options = asyncio.run(scenario())
-        ax = tl.plot(**options)
-        path = OUT / f"{name}.png"
-        ax.figure.savefig(path, dpi=80, metadata={"Software": None})
-        plt.close("all")
-        print(f"wrote {path.relative_to(OUT.parent.parent)}")
+    # English for README.md, Simplified Chinese for README.zh-CN.md (docs/figures/zh-CN/).
+    for language, out in (("en", OUT), ("zh-CN", OUT / "zh-CN")):
+        asynclab.use_language(language)
+        if language != "en" and asynclab.fonts.chinese_font() is None:
+            print("no font with Chinese characters here (apt install fonts-noto-cjk): "
+                  "the zh-CN figures were not redrawn")
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        for name, scenario in SCENARIOS.items():
+            tl, options = asyncio.run(scenario())
+            if language == "zh-CN":
+                options["title"] = TITLES_ZH[options["title"]]
+            ax = tl.plot(**options)
+            path = out / f"{name}.png"
+            ax.figure.savefig(path, dpi=80, metadata={"Software": None})
+            plt.close("all")
+            print(f"wrote {path.relative_to(OUT.parent.parent)}")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ stale() {       # $1 = venv: true if it must be (re)installed
 # so two side by side take little longer than one; the lessons' demos are built to show the same
 # on a busy machine (tests/test_under_load.py checks that).  Each run's output is printed whole
 # when it ends, so runs never interleave.
-OTHERS=(-q -p no:cacheprovider -m "not browser and not load and not once")
+OTHERS=(-q -p no:cacheprovider -m "not browser and not load and not once and not zh")
 queued_labels=()
 queued_commands=()
 
@@ -100,9 +100,10 @@ main=$(pyversion .venv/bin/python)
 main_minor=${main%.*}
 # (every lesson cell run twice, tests/test_rerun.py, takes minutes: it is queued below, to run
 # beside another Python's suite)
-run_suite "$main" pytest_in .venv "$main" -q -m "not browser" --ignore=tests/test_rerun.py
+run_suite "$main" pytest_in .venv "$main" -q -m "not browser and not zh" --ignore=tests/test_rerun.py
 # The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
-run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser
+run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser -k "not zh"
+# The zh-CN lessons in JupyterLab: queued below, beside another Python's suite.
 
 # Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once: made
 # here, its tests queued with the other runs below.
@@ -115,6 +116,14 @@ case $colab in
     *) failed+=("Colab's stack (install)") ;;
 esac
 
+# The zh-CN edition, on the main interpreter: its notebooks executed (test_zh_notebooks.py), and
+# every claim test of the lessons run on the zh-CN notebooks (nbrun.execute reads them back in
+# English; see tests/nbrun.py).
+queue "$main (zh-CN edition)" ASYNCLAB_EDITION=zh-CN pytest_in .venv "$main zh-CN" -q -p no:cacheprovider \
+    -m "not browser and not load and not once" tests/test_zh_notebooks.py tests/test_notebooks.py \
+    tests/test_lesson0*.py tests/test_lesson1*.py
+queue "$main (zh-CN lessons in JupyterLab)" pytest_in .venv "" -q -p no:cacheprovider -m browser \
+    tests/browser -k zh
 # Other interpreters on this machine: the newest patch release of each minor version >= 3.11.
 declare -A seen=([$main_minor]=1)
 candidates=()

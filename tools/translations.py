@@ -155,6 +155,13 @@ def edition():
     return texts, reports
 
 
+def exercise_text(solution):
+    """The zh-CN exercise made from the English solution notebook `solution`."""
+    nb, _ = translate(solution)
+    return dumps(exercise_notebook(nb, solution.name, stub_comment=STUB_COMMENT,
+                                   solution_mark=SOLUTION_MARK))
+
+
 def problems(reports):
     """["notebooks/01-....ipynb cell 7 (id ...): stale", ...] for every cell not translated."""
     return [f"{name} cell {index} (id {cid}): {status}"

@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ALL_LIMIT = 120          # seconds for Restart & Run All of one lesson
 REDRAW_LIMIT = 30            # seconds for a playground to redraw after a slider moved
 
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))   # whatever lessons exist today
+# whatever lessons exist today, English and zh-CN (`-k zh` selects the zh-CN ones, `-k "not zh"` the others)
+LESSONS = (sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+           + sorted((ROOT / "zh-CN" / "notebooks").glob("[0-9][0-9]-*.ipynb")))
 
 # The notebook JupyterLab shows in the main area, and its cells' state from Lab's own model.
 CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -65,7 +67,8 @@ JS_STATE = r"""() => {
 
 
 def lesson_id(path):
-    return path.stem
+    """00-start-here, or zh-CN-00-start-here for the Chinese edition's lesson."""
+    return path.stem if path.parent.parent == ROOT else f"{path.parent.parent.name}-{path.stem}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -243,11 +246,12 @@ def shut_down_kernel(page):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
 def test_lesson_in_jupyterlab(lesson, lab_server, page, artifacts):
-    relpath = f"notebooks/{lesson.name}"
+    relpath = str(lesson.relative_to(ROOT))
+    name = lesson_id(lesson)
     t0 = time.monotonic()
-    (artifacts / f"{lesson.stem}-FAILED.png").unlink(missing_ok=True)
+    (artifacts / f"{name}-FAILED.png").unlink(missing_ok=True)
     try:
-        notes = open_notebook(page, lab_server, relpath, workspace=f"test-{lesson.stem}")
+        notes = open_notebook(page, lab_server, relpath, workspace=f"test-{name}")
         seconds = restart_and_run_all(page, relpath)
         state = page.evaluate(JS_STATE)
         problems = []
@@ -339,7 +343,7 @@ def test_lesson_in_jupyterlab(lesson, lab_server, page, artifacts):
         assert not late, f"{relpath}: errors appeared after moving sliders: {late}"
 
         # Evidence for people: the whole lesson as the learner saw it.
-        shot = artifacts / f"{lesson.stem}.png"
+        shot = artifacts / f"{name}.png"
         screenshot_notebook(page, shot)
 
         # A notebook without a kernelspec makes Lab ask which kernel to use: a learner should
@@ -350,7 +354,7 @@ def test_lesson_in_jupyterlab(lesson, lab_server, page, artifacts):
               f"whole test {time.monotonic() - t0:.0f} s, screenshot {shot.relative_to(artifacts.parents[1])}")
     except Exception:
         try:
-            page.screenshot(path=str(artifacts / f"{lesson.stem}-FAILED.png"))
+            page.screenshot(path=str(artifacts / f"{name}-FAILED.png"))
         except Exception:
             pass
         raise
