@@ -116,6 +116,8 @@ figures: dev-venv
 	$(BIN)/python tools/make_figures.py
 	$(BIN)/python tools/explore_figure.py
 
-## html: the reading copy: run every lesson and write a static site to build/html/ (index.html)
+## html: the reading copy: run every lesson and write a static site to build/html/ (index.html),
+# and the zh-CN edition's to build/html/zh-CN/
 html: dev-venv
+	$(BIN)/python tools/build_html.py --edition zh-CN --out build/html/zh-CN
 	$(BIN)/python tools/build_html.py --out build/html

@@ -97,3 +97,22 @@ def test_never_replaces_a_folder_that_is_not_a_reading_copy(tmp_path):
     with pytest.raises(SystemExit, match="not a reading copy"):
         build_html.build([FIRST], tmp_path, log=lambda *a: None)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_zh_cn_edition_builds_beside_the_english_one(site, tmp_path):
+    """`make html` builds zh-CN/ lessons into build/html/zh-CN/: Chinese pages, linked both ways."""
+    out, _ = site
+    zh = out / "zh-CN"
+    lessons = build_html.build([ROOT / "zh-CN" / "notebooks" / FIRST.name], zh, log=lambda *a: None,
+                               edition="zh-CN")
+    assert [les.page for les in lessons] == ["00-start-here.html"]
+    index = (zh / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in index and "asyncio-lab：课程" in index
+    assert 'href="../index.html"' in index, "the zh-CN contents should link to the English ones"
+    page = (zh / "00-start-here.html").read_text(encoding="utf-8")
+    assert page.count(">目录</a>") == 2 and "从这里开始" in page
+    assert "试验场，显示的是第一次画出的样子" in page
+    # Rebuilding the English edition keeps the Chinese one, and now links to it.
+    build_html.build([FIRST], out, log=lambda *a: None)
+    assert (zh / "index.html").exists()
+    assert 'href="zh-CN/index.html"' in (out / "index.html").read_text(encoding="utf-8")

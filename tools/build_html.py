@@ -3,6 +3,7 @@
     python tools/build_html.py                  # all of notebooks/NN-*.ipynb -> build/html/
     python tools/build_html.py --only 00 03     # just these lessons (by number or file name)
     python tools/build_html.py --out DIR
+    python tools/build_html.py --edition zh-CN --out build/html/zh-CN   # the Chinese edition
 
 Each lesson runs top to bottom in a fresh kernel of this interpreter (nbclient), from a
 temporary copy of notebooks/, so nothing in the repository is rewritten.  Pages use
@@ -30,7 +31,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
+# Each edition's lessons, and the words the site adds around them.
+EDITIONS = {"en": ROOT / "notebooks", "zh-CN": ROOT / "zh-CN" / "notebooks"}
+WORDS = {
+    "en": {"lang": "en", "contents": "Contents", "title": "asyncio-lab: the lessons",
+           "intro": "The reading copy: every lesson as it ran, with its timelines. To run the code and "
+                    "move the playgrounds' sliders, open the notebooks in JupyterLab (<code>make lab</code>).",
+           "footer": "Built by <code>make html</code> on {stamp} with Python {py}.",
+           "other": '<a href="zh-CN/index.html" hreflang="zh-CN">简体中文</a>', "other_index": "zh-CN/index.html",
+           "frozen": "Playground, shown as first drawn", "with": " with ",
+           "frozen_end": ". Open this notebook in JupyterLab (<code>make lab</code>) to move its controls."},
+    "zh-CN": {"lang": "zh-CN", "contents": "目录", "title": "asyncio-lab：课程",
+              "intro": "阅读版：每一课运行后的样子，连同它的时间线。要运行代码、拖动试验场的滑块，请在 JupyterLab "
+                       "里打开笔记本（<code>make lab LANG=zh-CN</code>）。",
+              "footer": "由 <code>make html</code> 于 {stamp} 用 Python {py} 生成。",
+              "other": '<a href="../index.html" hreflang="en">English</a>', "other_index": "../index.html",
+              "frozen": "试验场，显示的是第一次画出的样子", "with": "，控件取值 ",
+              "frozen_end": "。在 JupyterLab 里打开这个笔记本（<code>make lab LANG=zh-CN</code>）即可拖动控件。"},
+}
+_edition = "en"                 # the edition being built (build() sets it)
 DEFAULT_OUT = ROOT / "build" / "html"
 CELL_LIMIT = 120            # seconds any one cell may take (as in the tests)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -59,16 +78,16 @@ class Lesson:
         self.page = self.source.stem + ".html"
 
 
-def lesson_files(only=None):
+def lesson_files(only=None, edition="en"):
     """Lessons in learning-path order; `only`: numbers ("03") or file names to keep."""
-    found = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    found = sorted(EDITIONS[edition].glob("[0-9][0-9]-*.ipynb"))
     if not only:
         return found
     wanted = set(only)
     picked = [p for p in found if p.name[:2] in wanted or p.name in wanted or p.stem in wanted]
     missing = wanted - {p.name[:2] for p in picked} - {p.name for p in picked} - {p.stem for p in picked}
     if missing:
-        raise SystemExit(f"no lesson matches {sorted(missing)} in {NOTEBOOKS}")
+        raise SystemExit(f"no lesson matches {sorted(missing)} in {EDITIONS[edition]}")
     return picked
 
 
@@ -157,9 +176,10 @@ def static_widget(states, model_id):
                             f"{html.escape(str(_control_value(state)))}")
     if not (pictures or captions or controls):
         return None
-    note = ("<p class=\"asynclab-note\">Playground, shown as first drawn"
-            + (f" with {' · '.join(controls)}" if controls else "")
-            + ". Open this notebook in JupyterLab (<code>make lab</code>) to move its controls.</p>")
+    words = WORDS[_edition]
+    note = (f"<p class=\"asynclab-note\">{words['frozen']}"
+            + (f"{words['with']}{' · '.join(controls)}" if controls else "")
+            + f"{words['frozen_end']}</p>")
     return f'<div class="asynclab-playground">{note}{"".join(pictures)}{"".join(captions)}</div>'
 
 
@@ -215,7 +235,7 @@ def nav(lessons, index, where):
         return f'<a rel="{rel}" href="{les.page}">{text}</a>'
 
     return (f'<nav class="asynclab-nav {where}">{link(index - 1, True)}'
-            f'<a href="index.html">Contents</a>{link(index + 1, False)}</nav>')
+            f'<a href="index.html">{WORDS[_edition]["contents"]}</a>{link(index + 1, False)}</nav>')
 
 
 def rewrite_links(body, built, out):
@@ -231,7 +251,7 @@ def rewrite_links(body, built, out):
         if target.endswith(".html") and target.split("#")[0][:-5] in built:
             return m.group(0)
         file_part = html.unescape(target.split("#")[0])
-        real = (NOTEBOOKS / file_part).resolve()
+        real = (EDITIONS[_edition] / file_part).resolve()
         if file_part and real.exists():
             rel = os.path.relpath(real, out).replace(os.sep, "/")
             return f'href="{html.escape(rel, quote=True)}{target[len(target.split("#")[0]):]}"'
@@ -246,7 +266,7 @@ def check_out(out):
         return
     if not out.is_dir():
         raise SystemExit(f"{out} is a file; choose another --out")
-    names = [p.name for p in out.iterdir()]
+    names = [p.name for p in out.iterdir() if p.name not in EDITIONS]   # zh-CN/: the other edition
     others = [n for n in names if not n.endswith(".html")]
     if others or (names and "index.html" not in names):
         raise SystemExit(f"{out} exists and is not a reading copy (it holds {sorted(others or names)[:5]}); "
@@ -265,8 +285,18 @@ def execute(path, workdir):
     return nb, time.perf_counter() - started
 
 
-def build(notebooks, out=DEFAULT_OUT, log=print):
-    """Execute `notebooks` (paths in notebooks/) and write the site to `out`.  Returns the lessons."""
+def build(notebooks, out=DEFAULT_OUT, log=print, edition="en"):
+    """Execute `notebooks` (paths in notebooks/, or zh-CN/notebooks/ for edition "zh-CN") and write
+    the site to `out`.  Returns the lessons."""
+    global _edition
+    _edition = edition
+    try:
+        return _build(notebooks, out, log, edition)
+    finally:
+        _edition = "en"
+
+
+def _build(notebooks, out, log, edition):
     from nbconvert import HTMLExporter
 
     notebooks = sorted(Path(p).resolve() for p in notebooks)
@@ -280,7 +310,8 @@ def build(notebooks, out=DEFAULT_OUT, log=print):
     pages = {}
     with tempfile.TemporaryDirectory(prefix="asynclab-html-") as tmp:
         work = Path(tmp) / "notebooks"
-        shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(EDITIONS[edition], work,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         for les in lessons:
             log(f"running {les.source.name} ...")
             try:
@@ -297,9 +328,9 @@ def build(notebooks, out=DEFAULT_OUT, log=print):
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": les.source.stem}})
             pages[les.source.stem] = body
     check_out(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.html"):          # an earlier copy's pages (not the other edition's folder)
+        old.unlink()
     for i, les in enumerate(lessons):
         body = pages[les.source.stem]
         body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "")   # not needed, offline
@@ -310,24 +341,29 @@ def build(notebooks, out=DEFAULT_OUT, log=print):
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(lessons, i, "top"), body, count=1)
         body = body.replace("</body>", nav(lessons, i, "bottom") + "</body>", 1)
         (out / les.page).write_text(body, encoding="utf-8")
-    (out / "index.html").write_text(index_page(lessons), encoding="utf-8")
+    (out / "index.html").write_text(index_page(lessons, other=(out / WORDS[edition]["other_index"]).exists()),
+                                    encoding="utf-8")
     log(f"wrote {len(lessons)} lessons and index.html to {out}")
     return lessons
 
 
-def index_page(lessons):
+def index_page(lessons, other=False):
+    """The contents page; `other`: link to the other edition's (built beside it)."""
+    words = WORDS[_edition]
     rows = "\n".join(
         f'    <li><a href="{les.page}"><span class="num">{les.number}</span> {inline_markdown(les.title)}</a>'
         + (f' <span class="meta">{html.escape(les.minutes)}</span>' if les.minutes else "")
         + "</li>" for les in lessons)
     stamp = datetime.date.today().isoformat()
     py = "%d.%d.%d" % sys.version_info[:3]
+    footer = words["footer"].format(stamp=stamp, py=py)
+    switch = f"<p>{words['other']}</p>\n" if other else ""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{words['lang']}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>asyncio-lab: the lessons</title>
+<title>{words['title']}</title>
 <style type="text/css">
   body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 46em; margin: 2em auto; padding: 0 1em; color: #222; }}
   ol {{ list-style: none; padding: 0; }}
@@ -339,13 +375,12 @@ def index_page(lessons):
 </style>
 </head>
 <body>
-<h1>asyncio-lab: the lessons</h1>
-<p>The reading copy: every lesson as it ran, with its timelines. To run the code and move the
-playgrounds' sliders, open the notebooks in JupyterLab (<code>make lab</code>).</p>
+<h1>{words['title']}</h1>
+{switch}<p>{words['intro']}</p>
 <ol class="lessons">
 {rows}
 </ol>
-<footer>Built by <code>make html</code> on {stamp} with Python {py}.</footer>
+<footer>{footer}</footer>
 </body>
 </html>
 """
@@ -356,6 +391,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", metavar="NN",
                         help="build only these lessons (numbers like 03, or file names)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write (default {DEFAULT_OUT})")
+    parser.add_argument("--edition", choices=sorted(EDITIONS), default="en")
     args = parser.parse_args(argv)
     try:
         import nbclient, nbconvert, nbformat  # noqa: F401  (imported where used; checked here first)
@@ -363,7 +399,7 @@ def main(argv=None):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from check_python import use_the_venv
         use_the_venv(err)
-    build(lesson_files(args.only), args.out)
+    build(lesson_files(args.only, args.edition), args.out, edition=args.edition)
 
 
 if __name__ == "__main__":
