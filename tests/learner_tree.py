@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # What a learner opens or is linked to; the package, tests and tools are not served in the tests.
 LEARNER_PATHS = ("notebooks", "exercises", "solutions", "docs", "README.md", "INSTRUCTORS.md", "LICENSE",
-                 "zh-CN", "README.zh-CN.md", "INSTRUCTORS.zh-CN.md")
+                 "zh-CN", "README.zh-CN.md", "INSTRUCTORS.zh-CN.md", "translations/zh-CN/GLOSSARY.md")
 IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.edited-*.ipynb")
 
 

@@ -3,7 +3,7 @@
 The server is started with the very command `make -n lab` prints (root folder, first lesson),
 on 127.0.0.1 with a token, serving a copy of what a learner has after cloning (see
 learner_tree.py).  Each link in the markdown of every lesson, exercise and solution, and in
-README.md and INSTRUCTORS.md, is resolved as JupyterLab resolves it (relative to the file's
+README.md and INSTRUCTORS.md (and their zh-CN editions), is resolved as JupyterLab resolves it (relative to the file's
 folder) and fetched through Jupyter's contents API: a link that leaves the served root, or
 that the server does not find, fails.  A link's #anchor must name a heading of its target.
 """
@@ -57,9 +57,10 @@ def links_in(text):
 
 
 def learner_files(root):
-    files = [root / "README.md", root / "INSTRUCTORS.md"]
+    files = [root / "README.md", root / "INSTRUCTORS.md", root / "README.zh-CN.md", root / "INSTRUCTORS.zh-CN.md"]
     for folder in ("notebooks", "exercises", "solutions"):
         files += sorted((root / folder).glob("[0-9][0-9]-*.ipynb"))
+        files += sorted((root / "zh-CN" / folder).glob("[0-9][0-9]-*.ipynb"))
     return [f for f in files if f.exists()]
 
 
