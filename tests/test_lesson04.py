@@ -29,6 +29,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+import asynclab
 from nbclient import NotebookClient
 
 from nbrun import ROOT, execute
@@ -208,6 +210,32 @@ def _ticks_during(blocking):
         return sum(span["start"] < t < span["end"] for t in ticks)
 
     return asyncio.run(main())
+
+
+def test_the_heartbeat_sleeps_20_ms_then_is_ready_while_the_worker_blocks_the_loop():
+    """Section 5's second picture: the heartbeat's bar is a short sleep, then a long ready span
+    (its timer fired, but the loop sat in .result()), not one long sleep."""
+    async def main():
+        ticks = []
+        async with asynclab.trace() as tl:
+            beat = asyncio.create_task(_heartbeat(ticks), name="heartbeat")
+            await asyncio.sleep(0.05)
+
+            def work():
+                with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                    pool.submit(asyncio.run, asyncio.sleep(0.25)).result(timeout=10)
+            started = time.perf_counter()
+            work()
+            ended = time.perf_counter()
+            await asyncio.sleep(0.05)       # the heartbeat's late tick runs, then a normal one
+            beat.cancel()
+        return tl, started - tl.origin, ended - tl.origin
+    tl, started, ended = asyncio.run(main())
+    heartbeat = tl.by_name("heartbeat")
+    ready = [(a, b) for a, b in heartbeat.ready if a < ended and b > started]
+    assert ready and max(b - a for a, b in ready) > 0.15, heartbeat.ready
+    sleeps = [(a, b) for a, b, what in heartbeat.waiting if what == "sleep" and a < ended and b > started]
+    assert sleeps and all(b - a < 0.1 for a, b in sleeps), heartbeat.waiting
 
 
 def test_a_blocking_worker_thread_stops_the_callers_loop_and_await_does_not():
