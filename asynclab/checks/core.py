@@ -23,6 +23,8 @@ import sysconfig
 import threading
 import time
 
+from ..language import tr
+
 CASE_LIMIT = 2.0      # seconds one case may take
 BEAT = 0.01           # the heartbeat's period on the check's loop
 STALL = 0.15          # a heartbeat gap longer than this in a failed case: the loop was blocked
@@ -90,12 +92,22 @@ def _interrupted(name, worker, t):
     _stop_leftovers(worker)                  # threads the cases started (run_in_thread)
     _stop_thread(worker)
     worker.join(0.5)
-    where = f" (in the case {t.current})" if t.current else ""
     if worker.is_alive():
-        return CheckInterrupted([f"■ {name}: you interrupted the check; your code{where} is still "
-                                 "blocked in a background thread, until that call returns or you "
-                                 "restart the kernel."])
-    return CheckInterrupted([f"■ {name}: you interrupted the check, and it stopped your code{where}."])
+        if t.current:
+            line = tr("■ {name}: you interrupted the check; your code (in the case {case}) is still "
+                      "blocked in a background thread, until that call returns or you restart the "
+                      "kernel.", name=name, case=t.current)
+        else:
+            line = tr("■ {name}: you interrupted the check; your code is still blocked in a "
+                      "background thread, until that call returns or you restart the kernel.",
+                      name=name)
+        return CheckInterrupted([line])
+    if t.current:
+        line = tr("■ {name}: you interrupted the check, and it stopped your code (in the case "
+                  "{case}).", name=name, case=t.current)
+    else:
+        line = tr("■ {name}: you interrupted the check, and it stopped your code.", name=name)
+    return CheckInterrupted([line])
 
 
 class CaseFailed(Exception):
@@ -150,7 +162,7 @@ class Cases:
         self.given_up = False
         self.hung = False
         self.beats = []              # the heartbeat's ticks (perf_counter), when it runs
-        self.seen_in_code = []       # (perf_counter, "line N of fn") while the heartbeat was late
+        self.seen_in_code = []       # (perf_counter, (line, function)) while the heartbeat was late
         self.excused = []            # (start, end): the check's own blocking work (gc.collect)
 
     def stall(self, since):
@@ -169,7 +181,8 @@ class Cases:
         seen = [where for when, where in self.seen_in_code if when > since]
         if len(seen) < SEEN:
             return None
-        return max(set(seen), key=seen.count)
+        line, function = max(set(seen), key=seen.count)
+        return tr("line {line} of {function}", line=line, function=function)
 
     def collect_garbage(self):
         """gc.collect(), which can hold the loop for a while: not the answer's doing."""
@@ -180,8 +193,8 @@ class Cases:
     async def run(self, awaitable, limit=CASE_LIMIT):
         """Await the learner's `awaitable` under a time limit (CaseFailed if it runs over)."""
         if not inspect.isawaitable(awaitable):
-            raise CaseFailed(f"it returned {short(awaitable)} where something to await was "
-                             "expected (is it an `async def`?)")
+            raise CaseFailed(tr("it returned {value} where something to await was expected (is "
+                                "it an `async def`?)", value=short(awaitable)))
         deadline = asyncio.timeout(limit)
         try:
             async with deadline:
@@ -190,8 +203,9 @@ class Cases:
             if not deadline.expired():       # the answer's own TimeoutError, not our limit
                 raise
             self.hung = True                 # it would hang in every later case too: stop after this one
-            raise CaseFailed(f"it did not finish within {limit:g} s (does it await something "
-                             "that never happens, such as a lock or a queue no one fills?)") from None
+            raise CaseFailed(tr("it did not finish within {limit} s (does it await something that "
+                                "never happens, such as a lock or a queue no one fills?)",
+                                limit=f"{limit:g}")) from None
 
     async def caught(self, awaitable, limit=CASE_LIMIT):
         """Like `run`, but an exception from the answer is returned to be judged, not a failure:
@@ -241,26 +255,38 @@ class _Case:
             return False                     # not solved, or the check gave up: stop here
         if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
             return False                     # the check itself is being stopped, not the answer
-        if t.beats and not (isinstance(exc, CaseFailed) and "stood still" in str(exc)):
+        if t.beats and not (isinstance(exc, CaseFailed) and _says_stood_still(str(exc))):
             # A blocked loop is the cause, whatever else went wrong: say so first (unless the
             # case's own sentence already says it, in its own words).
             longest, total = t.stall(self.since)
             stalled = longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL)
             where = t.blocked_by_answer(self.since) if stalled else None
             if where:
-                t.failures.append(f"{self.description}: the event loop stood still for "
-                                  f"{longest * 1000:.0f} ms (a heartbeat task on it could not run) "
-                                  f"while your code ran {where}: something there blocks the loop's "
-                                  "thread, such as time.sleep() or a long computation that never awaits")
+                t.failures.append(tr(
+                    "{case}: the event loop stood still for {ms} ms (a heartbeat task on it could not "
+                    "run) while your code ran {where}: something there blocks the loop's thread, such "
+                    "as time.sleep() or a long computation that never awaits",
+                    case=self.description, ms=f"{longest * 1000:.0f}", where=where))
                 return True
         if exc is None:
             t.passed.append(self.description)
             return False
         if isinstance(exc, CaseFailed):
-            t.failures.append(f"{self.description}: {exc}")
+            t.failures.append(tr("{case}: {problem}", case=self.description, problem=exc))
         else:
-            t.failures.append(f"{self.description}: {describe_error(exc)}")
+            t.failures.append(tr("{case}: {problem}", case=self.description, problem=describe_error(exc)))
         return True                          # go on with the next case
+
+
+def _says_stood_still(text):
+    """Whether a case's own sentence already says the event loop stood still (in English, or in
+    the current language's words for it: the catalogue's translation of "stood still")."""
+    return "stood still" in text or tr("stood still") in text
+
+
+def _joined(items):
+    """Case descriptions in a row, with the current language's separator."""
+    return tr("; ").join(items)
 
 
 def short(value, width=80):
@@ -275,7 +301,7 @@ def exercise(name, *, kind="async", params=None, hints=(), heartbeat=True):
     kind       "async" (an `async def`), "sync" (a plain `def`) or "class"
     params     the parameter names the learner's function must accept, in order
     hints      up to three hints, from a nudge to the idea, never the code: `hint(fn)` gives
-               the next one
+               the next one (each in English, as the catalogue's key: `hint` translates it)
     heartbeat  run a heartbeat task on the check's loop, so that a case during which the loop
                stood still is told so (off where the answer must see only the check's own tasks)
     The decorated `async def cases(fn, t)` runs the cases (see `Cases`).
@@ -319,36 +345,40 @@ def hint(fn, exercise=None):
     name = exercise or (fn if isinstance(fn, str) else getattr(fn, "__name__", None))
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
-        return Hint(name, [f"There is no exercise called {name!r}. Pass your function itself, as "
-                           f"in hint(once), or its name: hint('once'). Exercises: {known}."])
+        return Hint(name, [tr("There is no exercise called {name}. Pass your function itself, as "
+                              "in hint(once), or its name: hint('once'). Exercises: {known}.",
+                              name=repr(name), known=known)])
     hints = _REGISTRY[name]["hints"]
     if not hints:
-        return Hint(name, [f"No hints for {name}: read its description again, and what "
-                           f"check({name}) says."])
+        return Hint(name, [tr("No hints for {name}: read its description again, and what "
+                              "check({name}) says.", name=name)])
     n = min(_hints_given.get(name, 0), len(hints) - 1)
     _hints_given[name] = n + 1
-    lines = [f"Hint {n + 1} of {len(hints)} for {name}: {hints[n]}"]
+    lines = [tr("Hint {n} of {total} for {name}: {hint}", n=n + 1, total=len(hints), name=name,
+                hint=tr(hints[n]))]
     if n + 1 < len(hints):
-        lines.append(f"(Run hint({name}) again for the next one.)")
+        lines.append(tr("(Run hint({name}) again for the next one.)", name=name))
     else:
-        lines.append("(That was the last hint. The solutions notebook has a full answer, once you "
-                     "have tried.)")
+        lines.append(tr("(That was the last hint. The solutions notebook has a full answer, once you "
+                        "have tried.)"))
     return Hint(name, lines)
 
 
 def describe_error(err):
     """One line for an exception from the learner's code, never a traceback."""
     if isinstance(err, NotImplementedError) and STUB_MESSAGE in str(err):
-        return "it is still the stub (it raises NotImplementedError)"
+        return tr("it is still the stub (it raises NotImplementedError)")
     text = str(err)
     what = type(err).__name__
     if isinstance(err, BaseExceptionGroup):
         inner = ", ".join(type(e).__name__ for e in err.exceptions)
-        return f"it raised {what}({text!r}) containing {inner}"
+        return tr("it raised {error} containing {inner}", error=f"{what}({text!r})", inner=inner)
     if "different event loop" in text or "attached to a different loop" in text:
-        return (f"it raised {what}: {text} -- create asyncio objects (Semaphore, Queue, ...) "
-                "inside your function, not in another cell")
-    return f"it raised {what}: {text}" if text else f"it raised {what}"
+        return tr("it raised {kind}: {text} -- create asyncio objects (Semaphore, Queue, ...) inside "
+                  "your function, not in another cell", kind=what, text=text)
+    if text:
+        return tr("it raised {kind}: {text}", kind=what, text=text)
+    return tr("it raised {kind}", kind=what)
 
 
 def _precheck(name, fn, spec):
@@ -356,17 +386,19 @@ def _precheck(name, fn, spec):
     kind, params = spec["kind"], spec["params"]
     if kind == "class":
         if not inspect.isclass(fn):
-            return f"`{name}` should be a class (`class {name}: ...`), but it is {type(fn).__name__}."
+            return tr("`{name}` should be a class (`class {name}: ...`), but it is {kind}.",
+                      name=name, kind=type(fn).__name__)
         return None
     if not callable(fn) or inspect.isclass(fn):
-        return f"`{name}` should be a function, but it is {type(fn).__name__} {fn!r:.60}."
+        return tr("`{name}` should be a function, but it is {kind} {value}.",
+                  name=name, kind=type(fn).__name__, value=f"{fn!r:.60}")
     is_async = inspect.iscoroutinefunction(fn)
     if kind == "async" and not is_async:
-        return (f"`{name}` should be defined with `async def` (it is a plain function, so "
-                "calling it does not give something to await).")
+        return tr("`{name}` should be defined with `async def` (it is a plain function, so "
+                  "calling it does not give something to await).", name=name)
     if kind == "sync" and is_async:
-        return (f"`{name}` should be a plain `def`, not `async def`: it is called from code "
-                "that does not await it.")
+        return tr("`{name}` should be a plain `def`, not `async def`: it is called from code "
+                  "that does not await it.", name=name)
     if params is not None:
         try:
             inspect.signature(fn).bind(*params)
@@ -375,8 +407,8 @@ def _precheck(name, fn, spec):
                 got = str(inspect.signature(fn))
             except (TypeError, ValueError):
                 got = "(?)"
-            return (f"`{name}` should take the parameters ({', '.join(params)}), "
-                    f"but it takes {got}.")
+            return tr("`{name}` should take the parameters ({params}), but it takes {got}.",
+                      name=name, params=", ".join(params), got=got)
         except ValueError:
             pass
     return None
@@ -417,14 +449,14 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
     name = exercise or getattr(fn, "__name__", None)
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
-        return CheckResult(name, "unusable", [
-            f"There is no exercise called {name!r} to check. Pass your function itself, "
-            f"as in check(once), or name it: check(my_fn, exercise='once'). "
-            f"Exercises: {known}."], 0.0)
+        return CheckResult(name, "unusable", [tr(
+            "There is no exercise called {name} to check. Pass your function itself, as in "
+            "check(once), or name it: check(my_fn, exercise='once'). Exercises: {known}.",
+            name=repr(name), known=known)], 0.0)
     spec = _REGISTRY[name]
     problem = _precheck(name, fn, spec)
     if problem:
-        return CheckResult(name, "unusable", [f"✘ {name}: {problem}"],
+        return CheckResult(name, "unusable", [tr("✘ {name}: {problem}", name=name, problem=problem)],
                            time.perf_counter() - started)
 
     t = Cases(name)
@@ -474,40 +506,50 @@ def check(fn, exercise=None, *, limit=CHECK_LIMIT):
         t.given_up = True
         _stop_thread(thread)
         thread.join(0.5)
-        where = f" in the case {t.current}" if t.current else ""
-        lines = [f"✘ {name}: the check gave up after {limit:g} s{where}: your code never gave "
-                 "control back to the event loop. Something blocks its thread: time.sleep(), a "
-                 "loop that never awaits, or another blocking call."]
+        if t.current:
+            lines = [tr("✘ {name}: the check gave up after {limit} s in the case {case}: your code "
+                        "never gave control back to the event loop. Something blocks its thread: "
+                        "time.sleep(), a loop that never awaits, or another blocking call.",
+                        name=name, limit=f"{limit:g}", case=t.current)]
+        else:
+            lines = [tr("✘ {name}: the check gave up after {limit} s: your code never gave control "
+                        "back to the event loop. Something blocks its thread: time.sleep(), a loop "
+                        "that never awaits, or another blocking call.", name=name, limit=f"{limit:g}")]
         seconds = time.perf_counter() - started
         if thread.is_alive():
-            lines.append("(It is still blocked in a background thread; it stops when that "
-                         "call returns, or when you restart the kernel.)")
+            lines.append(tr("(It is still blocked in a background thread; it stops when that "
+                            "call returns, or when you restart the kernel.)"))
         return CheckResult(name, "timeout", lines, seconds, len(t.passed), 1)
     err = box.get("error")
     if err is not None and (not t.passed and not t.failures) and _is_stub(err):
-        return CheckResult(name, "not solved", [
-            f"… {name}: not solved yet. Replace the `raise NotImplementedError` line with "
-            "your code, then run this check again."], seconds)
+        return CheckResult(name, "not solved", [tr(
+            "… {name}: not solved yet. Replace the `raise NotImplementedError` line with your "
+            "code, then run this check again.", name=name)], seconds)
     if err is not None:
-        where = f"{t.current}: " if t.current else ""
-        t.failures.append(where + describe_error(err))
+        if t.current:
+            t.failures.append(tr("{case}: {problem}", case=t.current, problem=describe_error(err)))
+        else:
+            t.failures.append(describe_error(err))
     total = len(t.passed) + len(t.failures)
     if not t.failures:
+        cases = _joined(t.passed[:4] + (["..."] if total > 4 else []))
         return CheckResult(name, "passed", [
-            f"✔ {name}: all {total} cases passed ({'; '.join(t.passed[:4])}"
-            f"{'; ...' if total > 4 else ''})."], seconds, total, 0)
-    lines = [f"✘ {name}: {len(t.failures)} of {total} cases went wrong."]
+            tr("✔ {name}: all {total} cases passed ({cases}).", name=name, total=total, cases=cases)],
+            seconds, total, 0)
+    lines = [tr("✘ {name}: {failed} of {total} cases went wrong.", name=name,
+                failed=len(t.failures), total=total)]
     lines += [f"  - {f}" for f in t.failures[:4]]
     if len(t.failures) > 4:
-        lines.append(f"  - ... and {len(t.failures) - 4} more")
+        lines.append(tr("  - ... and {more} more", more=len(t.failures) - 4))
     if t.hung:
-        lines.append("  The remaining cases were not run: they would wait just the same.")
+        lines.append(tr("  The remaining cases were not run: they would wait just the same."))
     if t.passed:
-        lines.append(f"  Right: {'; '.join(t.passed[:3])}.")
+        lines.append(tr("  Right: {cases}.", cases=_joined(t.passed[:3])))
     if spec["hints"]:
         given = _hints_given.get(name, 0)
         if given < len(spec["hints"]):
-            lines.append(f"  Stuck? hint({name}) gives hint {given + 1} of {len(spec['hints'])}.")
+            lines.append(tr("  Stuck? hint({name}) gives hint {n} of {total}.", name=name,
+                            n=given + 1, total=len(spec["hints"])))
     return CheckResult(name, "failed", lines, seconds, total, len(t.failures))
 
 
@@ -540,8 +582,7 @@ def _watchdog(worker, t):
         frame = sys._current_frames().get(worker.ident)
         mine = _learner_frame(frame) if frame is not None else None
         if mine is not None:
-            t.seen_in_code.append((time.perf_counter(),
-                                   f"line {mine.f_lineno} of {mine.f_code.co_name}"))
+            t.seen_in_code.append((time.perf_counter(), (mine.f_lineno, mine.f_code.co_name)))
         del frame, mine
 
 

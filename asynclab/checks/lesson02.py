@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from ..language import tr
 from .core import exercise, short
 
 # id -> seconds; ids not listed take 10 ms.
@@ -66,15 +67,15 @@ async def _timed(t, awaitable):
 
 def _expect_concurrent(t, fetch, ids, ms):
     t.expect(len(fetch.calls) == len(ids),
-             f"fetch was called {len(fetch.calls)} times for {len(ids)} ids {ids!r}; "
-             "expected one call per id (duplicates included)")
+             tr("fetch was called {calls} times for {n} ids {ids}; expected one call per id "
+                "(duplicates included)", calls=len(fetch.calls), n=len(ids), ids=repr(ids)))
     if fetch.max_in_flight == 1:
-        how = "the fetches ran one after another (only 1 in flight at a time)"
+        how = tr("the fetches ran one after another (only 1 in flight at a time)")
     else:
-        how = f"at most {fetch.max_in_flight} fetches were in flight at once"
+        how = tr("at most {most} fetches were in flight at once", most=fetch.max_in_flight)
     t.expect(fetch.max_in_flight == len(ids),
-             f"{how}, so it took {ms:.0f} ms (the delays add up to {_sum_ms(ids):.0f} ms); "
-             f"expected all {len(ids)} in flight at once")
+             tr("{how}, so it took {ms} ms (the delays add up to {sum} ms); expected all {n} in "
+                "flight at once", how=how, ms=f"{ms:.0f}", sum=f"{_sum_ms(ids):.0f}", n=len(ids)))
 
 
 async def _expect_error_propagates(t, call, fetch):
@@ -84,22 +85,27 @@ async def _expect_error_propagates(t, call, fetch):
         got = await t.run(call)
     except FetchFailed as err:
         ms = (time.perf_counter() - start) * 1000
-        t.expect(err is fetch.raised, "it raised a different FetchFailed than the one fetch raised")
+        t.expect(err is fetch.raised, tr("it raised a different FetchFailed than the one fetch raised"))
         running = sorted(i for i in fetch.calls if fetch.calls.count(i) > fetch.finished.count(i))
-        s = len(running) > 1
-        t.expect(not running, f"when it raised (at fetch(2)'s failure), fetch{'es' if s else ''} "
-                 f"{', '.join(map(str, running))} {'were' if s else 'was'} still running, and "
-                 "nobody waits for them any more: had one failed later, asyncio would only log "
-                 "'Task exception was never retrieved'")
-        t.expect(ms < 110, f"fetch(2) failed after 20 ms, but its error reached the caller only "
-                 f"at {ms:.0f} ms, after waiting for the other fetches: a failure should come "
-                 "out at once")
+        if len(running) > 1:
+            t.expect(False, tr("when it raised (at fetch(2)'s failure), fetches {ids} were still "
+                               "running, and nobody waits for them any more: had one failed later, "
+                               "asyncio would only log 'Task exception was never retrieved'",
+                               ids=", ".join(map(str, running))))
+        t.expect(not running, tr("when it raised (at fetch(2)'s failure), fetch {ids} was still "
+                                 "running, and nobody waits for them any more: had one failed later, "
+                                 "asyncio would only log 'Task exception was never retrieved'",
+                                 ids=", ".join(map(str, running))))
+        t.expect(ms < 110, tr("fetch(2) failed after 20 ms, but its error reached the caller only at "
+                              "{ms} ms, after waiting for the other fetches: a failure should come "
+                              "out at once", ms=f"{ms:.0f}"))
         return
     except BaseExceptionGroup as group:
-        t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error; "
-                 "expected the FetchFailed from fetch itself to reach the caller, unwrapped")
-    t.expect(False, f"it returned {short(got)} although fetch(2) raised FetchFailed; "
-             "expected that exception to reach the caller")
+        t.expect(False, tr("it raised {error} wrapping the error; expected the FetchFailed from "
+                           "fetch itself to reach the caller, unwrapped",
+                           error=f"{type(group).__name__}({str(group)!r})"))
+    t.expect(False, tr("it returned {value} although fetch(2) raised FetchFailed; expected that "
+                       "exception to reach the caller", value=short(got)))
 
 
 @exercise("fetch_all", kind="async", params=["fetch", "ids"],
@@ -112,42 +118,46 @@ async def _expect_error_propagates(t, call, fetch):
               'stop. Wrap them in Tasks you hold, and on the way out (return or error) cancel the '
               'ones still running and wait until they have ended.'))
 async def _fetch_all(fn, t):
-    async with t.case("3 ids with different delays: results in the order of ids"):
+    async with t.case(tr("3 ids with different delays: results in the order of ids")):
         ids = [1, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = ["item-1", "item-2", "item-3"]
         if got != expected and isinstance(got, (list, tuple)) and \
                 sorted(map(str, got)) == sorted(expected):
-            t.expect(False, f"it returned {short(got)}: the results in the order the fetches "
-                     f"finished; expected {expected!r}, in the order of ids {ids!r}")
-        t.expect(got == expected, f"it returned {short(got)}; expected the list {expected!r}")
+            t.expect(False, tr("it returned {value}: the results in the order the fetches "
+                               "finished; expected {expected}, in the order of ids {ids}",
+                               value=short(got), expected=repr(expected), ids=repr(ids)))
+        t.expect(got == expected, tr("it returned {value}; expected the list {expected}",
+                                     value=short(got), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("5 ids run all at once"):
+    async with t.case(tr("5 ids run all at once")):
         ids = [4, 1, 5, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [f"item-{i}" for i in ids]
-        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r}")
+        t.expect(got == expected, tr("it returned {value}; expected {expected}",
+                                     value=short(got), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("no ids"):
+    async with t.case(tr("no ids")):
         fetch = FakeFetch()
         got = await t.run(fn(fetch, []))
-        t.expect(got == [], f"it returned {short(got)} for ids=[]; expected []")
-        t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
+        t.expect(got == [], tr("it returned {value} for ids=[]; expected []", value=short(got)))
+        t.expect(not fetch.calls, tr("it called fetch {calls} times for no ids",
+                                     calls=len(fetch.calls)))
 
-    async with t.case("duplicate ids [3, 2, 3]"):
+    async with t.case(tr("duplicate ids [3, 2, 3]")):
         ids = [3, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = ["item-3", "item-2", "item-3"]
-        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
-                 "(one result per id, duplicates included)")
+        t.expect(got == expected, tr("it returned {value}; expected {expected} (one result per id, "
+                                     "duplicates included)", value=short(got), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
+    async with t.case(tr("a failing fetch: its exception reaches the caller, no fetch left running")):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)
 
@@ -161,7 +171,7 @@ async def _fetch_all(fn, t):
               'If one fetch fails, the others are still running: hold them as Tasks, and on the way '
               'out cancel the ones still running and wait for them.'))
 async def _in_completion_order(fn, t):
-    async with t.case("3 ids: pairs in the order the fetches finished"):
+    async with t.case(tr("3 ids: pairs in the order the fetches finished")):
         ids = [1, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
@@ -169,38 +179,41 @@ async def _in_completion_order(fn, t):
         if fetch.max_in_flight == 1 and len(fetch.calls) == len(ids):
             _expect_concurrent(t, fetch, ids, ms)
         if isinstance(got, (list, tuple)) and got and not isinstance(got[0], tuple):
-            t.expect(False, f"it returned {short(got)}; expected (id, result) pairs such as "
-                     f"{expected!r}")
+            t.expect(False, tr("it returned {value}; expected (id, result) pairs such as {expected}",
+                               value=short(got), expected=repr(expected)))
         if isinstance(got, (list, tuple)) and list(got) == [(i, f"item-{i}") for i in ids]:
-            t.expect(False, f"it returned {short(got)}: the order of ids; expected the order "
-                     f"the fetches finished, {expected!r}")
-        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
-                 "(fetch(2) takes 20 ms, fetch(3) 130 ms, fetch(1) 250 ms)")
+            t.expect(False, tr("it returned {value}: the order of ids; expected the order the "
+                               "fetches finished, {expected}", value=short(got), expected=repr(expected)))
+        t.expect(got == expected, tr("it returned {value}; expected {expected} (fetch(2) takes 20 ms, "
+                                     "fetch(3) 130 ms, fetch(1) 250 ms)",
+                                     value=short(got), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("5 ids run all at once"):
+    async with t.case(tr("5 ids run all at once")):
         ids = [4, 1, 5, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(i, f"item-{i}") for i in (2, 5, 3, 4, 1)]
-        t.expect(got == expected, f"it returned {short(got, 120)}; expected {expected!r}")
+        t.expect(got == expected, tr("it returned {value}; expected {expected}",
+                                     value=short(got, 120), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("no ids"):
+    async with t.case(tr("no ids")):
         fetch = FakeFetch()
         got = await t.run(fn(fetch, []))
-        t.expect(got == [], f"it returned {short(got)} for ids=[]; expected []")
-        t.expect(not fetch.calls, f"it called fetch {len(fetch.calls)} times for no ids")
+        t.expect(got == [], tr("it returned {value} for ids=[]; expected []", value=short(got)))
+        t.expect(not fetch.calls, tr("it called fetch {calls} times for no ids",
+                                     calls=len(fetch.calls)))
 
-    async with t.case("duplicate ids [3, 2, 3]"):
+    async with t.case(tr("duplicate ids [3, 2, 3]")):
         ids = [3, 2, 3]
         fetch = FakeFetch()
         got, ms = await _timed(t, fn(fetch, ids))
         expected = [(2, "item-2"), (3, "item-3"), (3, "item-3")]
-        t.expect(got == expected, f"it returned {short(got)}; expected {expected!r} "
-                 "(one pair per id, duplicates included)")
+        t.expect(got == expected, tr("it returned {value}; expected {expected} (one pair per id, "
+                                     "duplicates included)", value=short(got), expected=repr(expected)))
         _expect_concurrent(t, fetch, ids, ms)
 
-    async with t.case("a failing fetch: its exception reaches the caller, no fetch left running"):
+    async with t.case(tr("a failing fetch: its exception reaches the caller, no fetch left running")):
         fetch = FakeFetch(fail={2})
         await _expect_error_propagates(t, fn(fetch, [1, 2, 3]), fetch)

@@ -20,6 +20,7 @@ import inspect
 import threading
 import time
 
+from ..language import tr
 from .core import short, exercise
 
 _TOLERANCE = 0.015          # seconds: timer granularity (and a busy machine) allowed in windows
@@ -117,24 +118,29 @@ def _expect_results(t, got, n):
     expected = [f"result-{i}" for i in range(n)]
     if isinstance(got, (list, tuple)) and list(got) != expected and \
             sorted(map(str, got)) == sorted(expected):
-        t.expect(False, f"it returned {short(got, 120)}: the results in the order the jobs "
-                 f"finished; expected {expected!r}, in the order of the jobs")
+        t.expect(False, tr("it returned {value}: the results in the order the jobs finished; "
+                           "expected {expected}, in the order of the jobs",
+                           value=short(got, 120), expected=repr(expected)))
     t.expect(isinstance(got, list) and got == expected,
-             f"it returned {short(got, 120)}; expected the list {short(expected, 120)}")
+             tr("it returned {value}; expected the list {expected}",
+                value=short(got, 120), expected=short(expected, 120)))
 
 
 def _expect_limited(t, jobs, limit, n):
     t.expect(sorted(jobs.called) == list(range(n)),
-             f"the jobs were called {len(jobs.called)} times (in the order {jobs.called}); "
-             f"expected each of the {n} jobs to be called exactly once")
+             tr("the jobs were called {calls} times (in the order {order}); expected each of "
+                "the {n} jobs to be called exactly once", calls=len(jobs.called), order=jobs.called,
+                n=n))
     t.expect(jobs.max_running <= limit,
-             f"{jobs.max_running} jobs ran at once; the limit was {limit}")
+             tr("{most} jobs ran at once; the limit was {limit}", most=jobs.max_running, limit=limit))
     t.expect(jobs.max_open <= limit,
-             f"{jobs.max_open} jobs had been called (their coroutines created) while at most "
-             f"{limit} may run: their coroutines were created long before they could start")
+             tr("{called} jobs had been called (their coroutines created) while at most {limit} may "
+                "run: their coroutines were created long before they could start",
+                called=jobs.max_open, limit=limit))
     t.expect(jobs.max_running == min(limit, n),
-             f"at most {jobs.max_running} job(s) ran at once; expected {min(limit, n)} at once "
-             f"(limit {limit}, {n} jobs), so they did not run concurrently")
+             tr("at most {most} job(s) ran at once; expected {expected} at once (limit {limit}, {n} "
+                "jobs), so they did not run concurrently", most=jobs.max_running,
+                expected=min(limit, n), limit=limit, n=n))
 
 
 @exercise("bounded_gather", kind="async", params=["jobs", "limit"],
@@ -149,85 +155,91 @@ def _expect_limited(t, jobs, limit, n):
               'waited for. Results come from the tasks, in the order you started them.'))
 @_tidy
 async def _bounded_gather(fn, t):
-    async with t.case("6 jobs, limit 2: at most 2 at once, results in input order"):
+    async with t.case(tr("6 jobs, limit 2: at most 2 at once, results in input order")):
         jobs = FakeJobs([0.12, 0.02, 0.02, 0.02, 0.02, 0.02])
         jobs.watch_tasks()
         got = await t.run(fn(jobs.jobs(), 2))
         _expect_results(t, got, 6)
         _expect_limited(t, jobs, 2, 6)
         t.expect(jobs.max_tasks <= 3,
-                 f"{jobs.max_tasks} tasks of yours were alive at once for 6 jobs with limit 2 (the "
-                 "jobs waiting for a slot each had a task already): with a million jobs that is a "
-                 "million waiting tasks and coroutines; only about `limit` should exist at a time")
+                 tr("{tasks} tasks of yours were alive at once for 6 jobs with limit 2 (the jobs "
+                    "waiting for a slot each had a task already): with a million jobs that is a "
+                    "million waiting tasks and coroutines; only about `limit` should exist at a time",
+                    tasks=jobs.max_tasks))
         t.expect(jobs.started[2] < jobs.finished[0],
-                 f"job 2 started only at {jobs.started[2] * 1000:.0f} ms, after job 0 ended "
-                 f"({jobs.finished[0] * 1000:.0f} ms), although job 1 freed its slot at "
-                 f"{jobs.finished[1] * 1000:.0f} ms: a free slot should be used at once "
-                 "(not batch by batch)")
+                 tr("job 2 started only at {started} ms, after job 0 ended ({ended} ms), although "
+                    "job 1 freed its slot at {freed} ms: a free slot should be used at once (not "
+                    "batch by batch)", started=f"{jobs.started[2] * 1000:.0f}",
+                    ended=f"{jobs.finished[0] * 1000:.0f}", freed=f"{jobs.finished[1] * 1000:.0f}"))
 
-    async with t.case("limit 3, 3 jobs that finish in reverse order"):
+    async with t.case(tr("limit 3, 3 jobs that finish in reverse order")):
         jobs = FakeJobs([0.09, 0.05, 0.01])
         got = await t.run(fn(jobs.jobs(), 3))
         _expect_results(t, got, 3)
         _expect_limited(t, jobs, 3, 3)
 
-    async with t.case("limit 1 runs the jobs one after another, in order"):
+    async with t.case(tr("limit 1 runs the jobs one after another, in order")):
         jobs = FakeJobs([0.02, 0.01, 0.01])
         got = await t.run(fn(jobs.jobs(), 1))
         _expect_results(t, got, 3)
         _expect_limited(t, jobs, 1, 3)
-        t.expect(jobs.called == [0, 1, 2], f"the jobs were called in the order {jobs.called}; "
-                 "expected [0, 1, 2] with limit 1")
+        t.expect(jobs.called == [0, 1, 2], tr("the jobs were called in the order {order}; "
+                                              "expected [0, 1, 2] with limit 1", order=jobs.called))
 
-    async with t.case("limit 10 with 4 jobs given as a generator"):
+    async with t.case(tr("limit 10 with 4 jobs given as a generator")):
         jobs = FakeJobs([0.03, 0.01, 0.02, 0.01])
         got = await t.run(fn((jobs.make(i) for i in range(4)), 10))
         _expect_results(t, got, 4)
         _expect_limited(t, jobs, 10, 4)
 
-    async with t.case("no jobs"):
+    async with t.case(tr("no jobs")):
         got = await t.run(fn([], 3))
-        t.expect(got == [] and isinstance(got, list), f"it returned {short(got)} for no jobs; "
-                 "expected []")
+        t.expect(got == [] and isinstance(got, list), tr("it returned {value} for no jobs; expected []",
+                                                         value=short(got)))
 
     for bad in (0, -1):
-        async with t.case(f"limit {bad} raises ValueError"):
+        async with t.case(tr("limit {bad} raises ValueError", bad=bad)):
             jobs = FakeJobs([0.01, 0.01])
             try:
                 got = await t.run(fn(jobs.jobs(), bad), limit=0.5)
             except ValueError:
-                t.expect(not jobs.called, f"it raised ValueError, but only after calling "
-                         f"{len(jobs.called)} job(s); check the limit before running anything")
+                t.expect(not jobs.called, tr("it raised ValueError, but only after calling {calls} "
+                                             "job(s); check the limit before running anything",
+                                             calls=len(jobs.called)))
             else:
-                t.expect(False, f"it returned {short(got)} for limit={bad}; expected ValueError "
-                         "(a limit below 1 can never let a job run)")
+                t.expect(False, tr("it returned {value} for limit={bad}; expected ValueError (a limit "
+                                   "below 1 can never let a job run)", value=short(got), bad=bad))
 
-    async with t.case("a failing job: its exception reaches the caller at once, no job starts "
-                      "after it or is left running"):
+    async with t.case(tr("a failing job: its exception reaches the caller at once, no job starts "
+                         "after it or is left running")):
         jobs = FakeJobs([0.3, 0.03, 0.3, 0.3, 0.3], fail=1)
         start = time.perf_counter()
         try:
             got = await t.run(fn(jobs.jobs(), 3))
         except JobFailed as err:
-            t.expect(err is jobs.raised, "it raised a different JobFailed than the one the job "
-                     "raised; let the job's own exception through")
+            t.expect(err is jobs.raised, tr("it raised a different JobFailed than the one the job "
+                                            "raised; let the job's own exception through"))
         except BaseExceptionGroup as group:
-            t.expect(False, f"it raised {type(group).__name__}({str(group)!r}) wrapping the error "
-                     "(as a TaskGroup does); expected the JobFailed from job 1 itself, unwrapped")
+            t.expect(False, tr("it raised {error} wrapping the error (as a TaskGroup does); expected "
+                               "the JobFailed from job 1 itself, unwrapped",
+                               error=f"{type(group).__name__}({str(group)!r})"))
         else:
-            t.expect(False, f"it returned {short(got)} although job 1 raised JobFailed; "
-                     "expected that exception to reach the caller")
+            t.expect(False, tr("it returned {value} although job 1 raised JobFailed; expected that "
+                               "exception to reach the caller", value=short(got)))
         ms = (time.perf_counter() - start) * 1000
         failed_at = jobs.finished.get(1, 0) * 1000
         late = sorted(i for i, s in jobs.started.items() if s * 1000 > failed_at)
-        t.expect(not late, f"job(s) {late} started after job 1 had failed (at {failed_at:.0f} ms): "
-                 "once a job has failed, no new job should start")
-        t.expect(ms < failed_at + 100, f"it raised job 1's JobFailed only at {ms:.0f} ms, although "
-                 f"job 1 failed at {failed_at:.0f} ms: the failure should reach the caller at once")
+        t.expect(not late, tr("job(s) {late} started after job 1 had failed (at {failed} ms): once "
+                              "a job has failed, no new job should start",
+                              late=late, failed=f"{failed_at:.0f}"))
+        t.expect(ms < failed_at + 100, tr("it raised job 1's JobFailed only at {ms} ms, although job 1 "
+                                          "failed at {failed} ms: the failure should reach the caller "
+                                          "at once", ms=f"{ms:.0f}", failed=f"{failed_at:.0f}"))
         await asyncio.sleep(0.02)        # time for cancelled jobs to run their cleanup
         left = jobs.still_running
-        t.expect(not left, f"job(s) {left} were still running after it raised JobFailed "
-                 f"(at {ms:.0f} ms): they run on, unwatched, after the caller has its error")
+        t.expect(not left, tr("job(s) {left} were still running after it raised JobFailed (at "
+                              "{ms} ms): they run on, unwatched, after the caller has its error",
+                              left=left, ms=f"{ms:.0f}"))
 
 
 def _crowded_window(times, rate, per):
@@ -243,8 +255,10 @@ def _expect_windows(t, times, rate, per):
     crowded = _crowded_window(times, rate, per)
     if crowded is not None:
         i, gap = crowded
-        t.expect(False, f"{rate + 1} entries (numbers {i + 1} to {i + rate + 1}) started within "
-                 f"{gap * 1000:.0f} ms; at most {rate} may start in any {per * 1000:.0f} ms")
+        t.expect(False, tr("{n} entries (numbers {first} to {last}) started within {gap} ms; at "
+                           "most {rate} may start in any {per} ms", n=rate + 1, first=i + 1,
+                           last=i + rate + 1, gap=f"{gap * 1000:.0f}", rate=rate,
+                           per=f"{per * 1000:.0f}"))
 
 
 async def _enter_all(t, limiter, n, body=0.0):
@@ -284,30 +298,31 @@ async def _enter_all(t, limiter, n, body=0.0):
               ' turns so that two do not take the same free place.'))
 async def _rate_limiter(cls, t):
     if not (hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")):
-        async with t.case("`async with RateLimiter(...):` works"):
-            t.expect(False, "the class has no `async def __aenter__` and `async def __aexit__`, "
-                     "so `async with limiter:` cannot use it")
+        async with t.case(tr("`async with RateLimiter(...):` works")):
+            t.expect(False, tr("the class has no `async def __aenter__` and `async def __aexit__`, "
+                               "so `async with limiter:` cannot use it"))
         return
 
-    async with t.case("rate=3 per=0.2 s, 9 tasks enter at once"):
+    async with t.case(tr("rate=3 per=0.2 s, 9 tasks enter at once")):
         limiter = cls(3, per=0.2)
         times, _ = await _enter_all(t, limiter, 9)
-        t.expect(len(times) == 9, f"{len(times)} of 9 tasks got in")
+        t.expect(len(times) == 9, tr("{n} of 9 tasks got in", n=len(times)))
         _expect_windows(t, times, 3, 0.2)
         last = max(times)
-        t.expect(last <= 0.4 + 0.3, f"the 9th entry started only after {last * 1000:.0f} ms; "
-                 "at 3 per 200 ms nine entries need about 400 ms: it waits longer than needed")
+        t.expect(last <= 0.4 + 0.3, tr("the 9th entry started only after {ms} ms; at 3 per 200 ms "
+                                       "nine entries need about 400 ms: it waits longer than needed",
+                                       ms=f"{last * 1000:.0f}"))
 
-    async with t.case("long bodies: entries overlap beyond the rate"):
+    async with t.case(tr("long bodies: entries overlap beyond the rate")):
         limiter = cls(3, per=0.2)
         times, most = await _enter_all(t, limiter, 6, body=0.5)
         _expect_windows(t, times, 3, 0.2)
-        t.expect(most == 6, f"at most {most} tasks were inside `async with limiter:` at once; "
-                 "each stays 500 ms and the 6 entries need only about 200 ms, so all 6 should "
-                 "be inside together: a rate limiter limits starts per second, not how many "
-                 "run at once")
+        t.expect(most == 6, tr("at most {most} tasks were inside `async with limiter:` at once; "
+                               "each stays 500 ms and the 6 entries need only about 200 ms, so all 6 "
+                               "should be inside together: a rate limiter limits starts per second, "
+                               "not how many run at once", most=most))
 
-    async with t.case("rate=2 per=0.1 s, one task entering 6 times in a row"):
+    async with t.case(tr("rate=2 per=0.1 s, one task entering 6 times in a row")):
         limiter = cls(2, per=0.1)
         start = time.perf_counter()
         times = []
@@ -320,10 +335,11 @@ async def _rate_limiter(cls, t):
 
         await t.run(one_after_another())
         _expect_windows(t, times, 2, 0.1)
-        t.expect(max(times) <= 0.2 + 0.15, f"the 6th entry started only after "
-                 f"{max(times) * 1000:.0f} ms; at 2 per 100 ms six entries need about 200 ms")
+        t.expect(max(times) <= 0.2 + 0.15, tr("the 6th entry started only after {ms} ms; at 2 per "
+                                              "100 ms six entries need about 200 ms",
+                                              ms=f"{max(times) * 1000:.0f}"))
 
-    async with t.case("staggered arrivals, rate=3 per=0.2 s: one entry at 0 ms, five at 150 ms"):
+    async with t.case(tr("staggered arrivals, rate=3 per=0.2 s: one entry at 0 ms, five at 150 ms")):
         limiter = cls(3, per=0.2)
         start = time.perf_counter()
         times = []
@@ -335,19 +351,21 @@ async def _rate_limiter(cls, t):
 
         await t.run(asyncio.gather(enter(0), *(enter(0.15) for _ in range(5))))
         _expect_windows(t, times, 3, 0.2)
-        t.expect(max(times) <= 0.35 + 0.3, f"the 6th entry started only after "
-                 f"{max(times) * 1000:.0f} ms; at 3 per 200 ms it may start at about 350 ms")
+        t.expect(max(times) <= 0.35 + 0.3, tr("the 6th entry started only after {ms} ms; at 3 per "
+                                              "200 ms it may start at about 350 ms",
+                                              ms=f"{max(times) * 1000:.0f}"))
 
-    async with t.case("two limiters do not share their budget"):
+    async with t.case(tr("two limiters do not share their budget")):
         a, b = cls(2, 0.3), cls(2, per=0.3)
         await _enter_all(t, a, 2)
         times_b, _ = await _enter_all(t, b, 2)
-        t.expect(min(times_b) < 0.1, f"right after 2 entries into one limiter (2 per 300 ms), "
-                 f"the first entry into a second, new limiter had to wait "
-                 f"{min(times_b) * 1000:.0f} ms: the two limiters share one budget (the entry "
-                 "times are shared, not each limiter's own)")
+        t.expect(min(times_b) < 0.1, tr("right after 2 entries into one limiter (2 per 300 ms), the "
+                                        "first entry into a second, new limiter had to wait {ms} ms: "
+                                        "the two limiters share one budget (the entry times are "
+                                        "shared, not each limiter's own)",
+                                        ms=f"{min(times_b) * 1000:.0f}"))
 
-    async with t.case("an exception inside `async with limiter:` is not swallowed"):
+    async with t.case(tr("an exception inside `async with limiter:` is not swallowed")):
         limiter = cls(5, per=0.1)
 
         async def raise_inside():
@@ -359,5 +377,5 @@ async def _rate_limiter(cls, t):
         except JobFailed:
             pass
         else:
-            t.expect(False, "an exception raised inside `async with limiter:` disappeared: "
-                     "__aexit__ should return None (or False), not True")
+            t.expect(False, tr("an exception raised inside `async with limiter:` disappeared: "
+                               "__aexit__ should return None (or False), not True"))

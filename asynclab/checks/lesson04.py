@@ -24,6 +24,7 @@ import inspect
 import threading
 import warnings
 
+from ..language import tr
 from . import core
 from .core import CaseFailed, _is_stub, short, describe_error, exercise
 
@@ -112,7 +113,7 @@ class _Run:
         its thread and loop, the threads alive before and right after the call.
         """
         if self.hung:
-            raise CaseFailed("not tried, because an earlier call of run_sync never returned")
+            raise CaseFailed(tr("not tried, because an earlier call of run_sync never returned"))
         checker = asyncio.get_running_loop()
         done = checker.create_future()
         info = {}
@@ -162,15 +163,16 @@ class _Run:
             self.hung = True
             _stop(caller)
             if loop_running:
-                raise CaseFailed(
-                    f"called where an event loop is running, run_sync did not return within "
-                    f"{CALL_LIMIT:g} s, so the check gave up on it. If it waits for that running "
-                    "loop (run_coroutine_threadsafe on it, or a loop it blocks), it waits forever: "
-                    "the loop cannot run while run_sync blocks its thread") from None
-            raise CaseFailed(f"called where no event loop runs, run_sync did not return within "
-                             f"{CALL_LIMIT:g} s, so the check gave up on it (does it block, with "
-                             "time.sleep() or a loop that never ends, or wait for something that "
-                             "never happens?)") from None
+                raise CaseFailed(tr(
+                    "called where an event loop is running, run_sync did not return within {limit} s, "
+                    "so the check gave up on it. If it waits for that running loop "
+                    "(run_coroutine_threadsafe on it, or a loop it blocks), it waits forever: the "
+                    "loop cannot run while run_sync blocks its thread",
+                    limit=f"{CALL_LIMIT:g}")) from None
+            raise CaseFailed(tr("called where no event loop runs, run_sync did not return within "
+                                "{limit} s, so the check gave up on it (does it block, with "
+                                "time.sleep() or a loop that never ends, or wait for something that "
+                                "never happens?)", limit=f"{CALL_LIMIT:g}")) from None
 
 
 def _stop(thread):
@@ -184,7 +186,7 @@ def _stop(thread):
 
 
 def _context(loop_running):
-    return "where an event loop is running" if loop_running else "where no event loop runs"
+    return tr("where an event loop is running") if loop_running else tr("where no event loop runs")
 
 
 def _expect_result(got, expected, loop_running, seen):
@@ -196,37 +198,41 @@ def _expect_result(got, expected, loop_running, seen):
             raise err
         text = describe_error(err)
         if loop_running and "cannot be called from a running event loop" in str(err):
-            text += " -- a loop already runs in this thread"
+            text = tr("{error} -- a loop already runs in this thread", error=text)
         elif loop_running and "This event loop is already running" in str(err):
-            text += " -- that loop is busy running the caller"
-        raise CaseFailed(f"called {where}, {text}")
+            text = tr("{error} -- that loop is busy running the caller", error=text)
+        raise CaseFailed(tr("called {where}, {problem}", where=where, problem=text))
     value = got["value"]
     if inspect.iscoroutine(value):
-        raise CaseFailed(f"called {where}, it returned the coroutine object itself, not its "
-                         "result: run it to completion and return what it returns")
+        raise CaseFailed(tr("called {where}, it returned the coroutine object itself, not its "
+                            "result: run it to completion and return what it returns", where=where))
     if "thread" not in seen:
-        raise CaseFailed(f"called {where}, it returned {short(value)} without running the coroutine")
+        raise CaseFailed(tr("called {where}, it returned {value} without running the coroutine",
+                            where=where, value=short(value)))
     if value is not expected:
-        raise CaseFailed(f"called {where}, it returned {short(value)}; expected {short(expected)} "
-                         "(the coroutine's own return value)")
+        raise CaseFailed(tr("called {where}, it returned {value}; expected {expected} (the "
+                            "coroutine's own return value)", where=where, value=short(value),
+                            expected=short(expected)))
 
 
 def _expect_raised(got, error, loop_running):
     where = _context(loop_running)
     if got["outcome"] == "result":
-        raise CaseFailed(f"called {where} with a coroutine that raises {error!r}, it returned "
-                         f"{short(got['value'])} instead of raising that exception")
+        raise CaseFailed(tr("called {where} with a coroutine that raises {error}, it returned "
+                            "{value} instead of raising that exception", where=where,
+                            error=repr(error), value=short(got["value"])))
     err = got["value"]
     if _is_stub(err):
         raise err
     if err is error:
         return
     if type(err) is type(error):
-        raise CaseFailed(f"called {where}, it raised a new {type(err).__name__}, not the one the "
-                         "coroutine raised: raise the original exception object")
-    raise CaseFailed(f"called {where} with a coroutine that raises {error!r}, "
-                     f"{describe_error(err)}; expected the coroutine's own "
-                     f"{type(error).__name__}, raised as it is (not wrapped)")
+        raise CaseFailed(tr("called {where}, it raised a new {kind}, not the one the coroutine "
+                            "raised: raise the original exception object",
+                            where=where, kind=type(err).__name__))
+    raise CaseFailed(tr("called {where} with a coroutine that raises {error}, {problem}; expected "
+                        "the coroutine's own {kind}, raised as it is (not wrapped)", where=where,
+                        error=repr(error), problem=describe_error(err), kind=type(error).__name__))
 
 
 def _expect_worker_thread(got, seen, loop_running):
@@ -234,20 +240,20 @@ def _expect_worker_thread(got, seen, loop_running):
     caller = got["thread"]
     ran_in = seen["thread"]
     if ran_in is caller:
-        raise CaseFailed("called where an event loop is running, it ran the coroutine in the "
-                         "calling thread (nest_asyncio-style)")
+        raise CaseFailed(tr("called where an event loop is running, it ran the coroutine in the "
+                            "calling thread (nest_asyncio-style)"))
     if seen["loop"] is got.get("loop"):
-        raise CaseFailed("called where an event loop is running, it ran the coroutine on the "
-                         "caller's own running loop, which is busy running the caller")
+        raise CaseFailed(tr("called where an event loop is running, it ran the coroutine on the "
+                            "caller's own running loop, which is busy running the caller"))
     if ran_in in got["after"]:
-        raise CaseFailed(f"the thread that ran the coroutine ({ran_in.name!r}) was still running "
-                         "when run_sync returned (a thread pool or a long-lived runner thread "
-                         "keeps its threads)")
+        raise CaseFailed(tr("the thread that ran the coroutine ({thread}) was still running when "
+                            "run_sync returned (a thread pool or a long-lived runner thread keeps "
+                            "its threads)", thread=repr(ran_in.name)))
     leftover = sorted(th.name for th in got["after"] - got["before"]
                       if not th.name.startswith("asynclab-"))
     if leftover:
-        raise CaseFailed(f"threads it started were still running when it returned: "
-                         f"{', '.join(leftover)}")
+        raise CaseFailed(tr("threads it started were still running when it returned: {threads}",
+                            threads=", ".join(leftover)))
 
 
 # No heartbeat: run_sync is called from threads of the check's own, never on its loop (a
@@ -266,27 +272,27 @@ async def _run_sync(fn, t):
     before = _asyncio_state()
     try:
         if asyncio.run.__module__ != "asyncio.runners" or hasattr(asyncio, "_nest_patched"):
-            async with t.case("asyncio is not patched in this kernel"):
-                raise CaseFailed(
-                    f"asyncio.run comes from {_where(asyncio.run)!r}, not asyncio: "
-                    "nest_asyncio.apply() (or nest_asyncio2's) ran in this kernel. Restart "
-                    "the kernel, leave nest_asyncio out, and check again")
+            async with t.case(tr("asyncio is not patched in this kernel")):
+                raise CaseFailed(tr(
+                    "asyncio.run comes from {module}, not asyncio: nest_asyncio.apply() (or "
+                    "nest_asyncio2's) ran in this kernel. Restart the kernel, leave nest_asyncio "
+                    "out, and check again", module=repr(_where(asyncio.run))))
 
-        async with t.case("no loop running: returns the coroutine's result"):
+        async with t.case(tr("no loop running: returns the coroutine's result")):
             result = object()
             coro, seen = run.coro(result=result)
             got = await run.call(fn, coro, loop_running=False)
             _expect_result(got, result, False, seen)
 
-        async with t.case("loop running: returns the result, using a new thread that has "
-                          "ended on return"):
+        async with t.case(tr("loop running: returns the result, using a new thread that has "
+                             "ended on return")):
             result = ["a", "list"]
             coro, seen = run.coro(result=result)
             got = await run.call(fn, coro, loop_running=True)
             _expect_result(got, result, True, seen)
             _expect_worker_thread(got, seen, True)
 
-        async with t.case("loop running: a fresh thread for each call"):
+        async with t.case(tr("loop running: a fresh thread for each call")):
             threads = []
             for n in (1, 2):
                 coro, seen = run.coro(result=n)
@@ -295,14 +301,15 @@ async def _run_sync(fn, t):
                 _expect_worker_thread(got, seen, True)
                 threads.append(seen["thread"])
             t.expect(threads[0] is not threads[1],
-                     "two calls ran their coroutines in the same thread; start a fresh one per call")
+                     tr("two calls ran their coroutines in the same thread; start a fresh one per "
+                        "call"))
 
-        async with t.case("no loop running: the coroutine's exception propagates"):
+        async with t.case(tr("no loop running: the coroutine's exception propagates")):
             error = LookupError("no such user")
             coro, _ = run.coro(error=error)
             _expect_raised(await run.call(fn, coro, loop_running=False), error, False)
 
-        async with t.case("loop running: the coroutine's exception propagates"):
+        async with t.case(tr("loop running: the coroutine's exception propagates")):
             error = ValueError("bad input")
             coro, seen = run.coro(error=error)
             got = await run.call(fn, coro, loop_running=True)
@@ -310,37 +317,37 @@ async def _run_sync(fn, t):
             if "thread" in seen:
                 _expect_worker_thread(got, seen, True)
 
-        async with t.case("anything but a coroutine raises TypeError"):
+        async with t.case(tr("anything but a coroutine raises TypeError")):
             async def add(a=1, b=2):
                 return a + b
 
-            wrong = [(add, True, "the coroutine function itself (not called)"),
+            wrong = [(add, True, tr("the coroutine function itself (not called)")),
                      (42, False, "42"),
-                     (_NotACoroutine(), True, "an awaitable that is not a coroutine"),
+                     (_NotACoroutine(), True, tr("an awaitable that is not a coroutine")),
                      (None, False, "None")]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 for value, loop_running, what in wrong:
                     got = await run.call(fn, value, loop_running=loop_running)
                     if got["outcome"] == "result":
-                        raise CaseFailed(f"given {what}, it returned {short(got['value'])}; "
-                                         "expected TypeError")
+                        raise CaseFailed(tr("given {what}, it returned {value}; expected TypeError",
+                                            what=what, value=short(got["value"])))
                     err = got["value"]
                     if _is_stub(err):
                         raise err
                     t.expect(isinstance(err, TypeError),
-                             f"given {what}, {describe_error(err)}; expected TypeError "
-                             "(before starting anything)")
+                             tr("given {what}, {problem}; expected TypeError (before starting "
+                                "anything)", what=what, problem=describe_error(err)))
                 t.collect_garbage()
             never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
-            t.expect(not never, f"refusing a non-coroutine left a warning: {never[0]!r}"
-                     if never else "")
+            t.expect(not never, tr("refusing a non-coroutine left a warning: {warning}",
+                                   warning=repr(never[0])) if never else "")
 
-        async with t.case("nest_asyncio not applied"):
+        async with t.case(tr("nest_asyncio not applied")):
             patched = _patched_names(before, _asyncio_state())
             t.expect(not patched,
-                     f"it patched asyncio ({', '.join(patched[:3])} changed; asyncio.run now "
-                     f"comes from {_where(asyncio.run)!r}). That is what nest_asyncio does; it "
-                     "affects the whole kernel")
+                     tr("it patched asyncio ({names} changed; asyncio.run now comes from {module}). "
+                        "That is what nest_asyncio does; it affects the whole kernel",
+                        names=", ".join(patched[:3]), module=repr(_where(asyncio.run))))
     finally:
         run.close_unstarted()

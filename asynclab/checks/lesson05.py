@@ -8,6 +8,7 @@ import asyncio
 import functools
 import inspect
 
+from ..language import tr
 from .core import NO_ERROR as _NO_ERROR, exercise, short
 
 
@@ -54,7 +55,9 @@ async def _caught(t, awaitable, limit=LIMIT):
 
 def _did(got, err):
     """What the answer did, in words."""
-    return f"raised {err!r}" if err is not _NO_ERROR else f"returned {_describe_list(got)}"
+    if err is not _NO_ERROR:
+        return tr("raised {error}", error=repr(err))
+    return tr("returned {value}", value=_describe_list(got))
 
 
 def _describe_list(got):
@@ -78,11 +81,19 @@ def _tidy(cases):
 def _expect_pairs(t, got, expected, note):
     """The list of pairs must be `expected`, in argument order."""
     t.expect(isinstance(got, list),
-             f"it returned {type(got).__name__} {_describe_list(got)}; expected a list of pairs")
+             tr("it returned {kind} {value}; expected a list of pairs",
+                kind=type(got).__name__, value=_describe_list(got)))
     if got != expected and sorted(map(repr, got)) == sorted(map(repr, expected)):
-        t.expect(False, f"it returned {_describe_list(got)}: the right pairs, in the wrong order "
-                        "(they must follow the order of the arguments, not the order they finished)")
-    t.expect(got == expected, f"it returned {_describe_list(got)}; expected {expected!r} {note}".rstrip())
+        t.expect(False, tr("it returned {value}: the right pairs, in the wrong order (they must "
+                           "follow the order of the arguments, not the order they finished)",
+                           value=_describe_list(got)))
+    if got == expected:
+        return
+    if note:
+        t.expect(False, tr("it returned {value}; expected {expected} {note}",
+                           value=_describe_list(got), expected=repr(expected), note=note))
+    t.expect(False, tr("it returned {value}; expected {expected}",
+                       value=_describe_list(got), expected=repr(expected)))
 
 
 async def _contained(awaitable):
@@ -99,9 +110,11 @@ async def _contained(awaitable):
 def _ending(task):
     """How a finished `_contained` task ended, in words."""
     if task.cancelled():
-        return "was cancelled"
+        return tr("was cancelled")
     kind, value = task.result()
-    return f"raised {value!r}" if kind == "raised" else f"returned {_describe_list(value)}"
+    if kind == "raised":
+        return tr("raised {error}", error=repr(value))
+    return tr("returned {value}", value=_describe_list(value))
 
 
 async def _stop(tasks):
@@ -123,18 +136,18 @@ async def _stop(tasks):
               'from lesson 05 does that for you, a loop of your own awaits does not.'))
 @_tidy
 async def _gather_settled(fn, t):
-    async with t.case("2 successes and a failure"):
+    async with t.case(tr("2 successes and a failure")):
         p = _Probe(t)
         boom = ValueError("boom")
         got = await t.run(fn(p.work("a", 0.09, result="A"), p.work("b", 0.03, fail=boom),
                              p.work("c", 0.06, result="C")), limit=LIMIT)
         expected = [("ok", "A"), ("error", boom), ("ok", "C")]
-        _expect_pairs(t, got, expected, "(the exception object itself, as ('error', exc), in "
-                                        "the place of the argument that raised it)")
-        t.expect(p.most == 3, f"at most {p.most} of the 3 ran at once; all 3 should run at the same "
-                              "time, not one after another")
+        _expect_pairs(t, got, expected, tr("(the exception object itself, as ('error', exc), in "
+                                           "the place of the argument that raised it)"))
+        t.expect(p.most == 3, tr("at most {most} of the 3 ran at once; all 3 should run at the same "
+                                 "time, not one after another", most=p.most))
 
-    async with t.case("every one fails"):
+    async with t.case(tr("every one fails")):
         p = _Probe(t)
         errs = [KeyError("k"), ConnectionError("down")]
         got = await t.run(fn(p.work("a", 0.02, fail=errs[0]), p.work("b", 0.01, fail=errs[1])),
@@ -142,35 +155,35 @@ async def _gather_settled(fn, t):
         expected = [("error", errs[0]), ("error", errs[1])]
         _expect_pairs(t, got, expected, "")
 
-    async with t.case("no awaitables"):
+    async with t.case(tr("no awaitables")):
         got = await t.run(fn(), limit=LIMIT)
-        t.expect(got == [], f"it returned {_describe_list(got)}; expected []")
+        t.expect(got == [], tr("it returned {value}; expected []", value=_describe_list(got)))
 
-    async with t.case("tasks as well as coroutines"):
+    async with t.case(tr("tasks as well as coroutines")):
         p = _Probe(t)
         task = asyncio.create_task(p.work("t", 0.02, result="T"))
         got = await t.run(fn(task, p.work("c", 0.01, result="C")), limit=LIMIT)
         _expect_pairs(t, got, [("ok", "T"), ("ok", "C")], "")
 
-    async with t.case("cancelled midway"):
+    async with t.case(tr("cancelled midway")):
         p = _Probe(t)
         children = [asyncio.create_task(p.work(n, 5.0), name=n) for n in ("x", "y", "z")]
         outer = asyncio.create_task(_contained(fn(*children)))
         try:
             await asyncio.sleep(0.05)
             if outer.done():
-                t.expect(False, f"it ended after 50 ms ({_ending(outer)}) although its children take "
-                                "5 s; it should wait for all of them")
+                t.expect(False, tr("it ended after 50 ms ({ending}) although its children take 5 s; "
+                                   "it should wait for all of them", ending=_ending(outer)))
             outer.cancel()
             done, _ = await asyncio.wait([outer], timeout=1.0)
-            t.expect(outer in done, "after being cancelled it did not end within 1 s")
+            t.expect(outer in done, tr("after being cancelled it did not end within 1 s"))
             await asyncio.sleep(0.02)          # a moment for the children to wind down
             running = [c.get_name() for c in children if not c.done()]
-            t.expect(not running, f"after gather_settled was cancelled, {len(running)} of its 3 "
-                                  f"children were still running ({', '.join(running)}); cancelling "
-                                  "it should cancel every one of them")
-            t.expect(outer.cancelled(), f"when cancelled, it {_ending(outer)}; it should end cancelled "
-                                        "(as its caller asked)")
+            t.expect(not running, tr("after gather_settled was cancelled, {n} of its 3 children were "
+                                     "still running ({names}); cancelling it should cancel every one "
+                                     "of them", n=len(running), names=", ".join(running)))
+            t.expect(outer.cancelled(), tr("when cancelled, it {ending}; it should end cancelled (as "
+                                           "its caller asked)", ending=_ending(outer)))
         finally:
             await _stop(children + [outer])
 
@@ -186,48 +199,54 @@ async def _gather_settled(fn, t):
               'the caller.'))
 @_tidy
 async def _with_timeout(fn, t):
-    async with t.case("in time"):
+    async with t.case(tr("in time")):
         p = _Probe(t)
         got, err = await _caught(t, fn(p.work("w", 0.02, result="fast"), 0.5))
-        t.expect(got == "fast", f"it {_did(got, err)}; expected 'fast' (the work took 20 ms, "
-                                "the limit was 500 ms)")
+        t.expect(got == "fast", tr("it {did}; expected 'fast' (the work took 20 ms, the limit was "
+                                   "500 ms)", did=_did(got, err)))
 
-    async with t.case("too slow: default None, and the work is cancelled"):
+    async with t.case(tr("too slow: default None, and the work is cancelled")):
         p = _Probe(t)
         loop = asyncio.get_running_loop()
         started = loop.time()
         got, err = await _caught(t, fn(p.work("w", 1.0, result="late"), 0.05), limit=0.8)
         took = loop.time() - started
         t.expect(err is _NO_ERROR and got is None,
-                 f"it {_did(got, err)}; expected None (the default) for work that takes 1 s under "
-                 "a 50 ms limit")
-        t.expect(took < 0.5, f"it took {took * 1000:.0f} ms to give up; the limit was 50 ms")
+                 tr("it {did}; expected None (the default) for work that takes 1 s under a 50 ms "
+                    "limit", did=_did(got, err)))
+        t.expect(took < 0.5, tr("it took {ms} ms to give up; the limit was 50 ms",
+                                ms=f"{took * 1000:.0f}"))
         await asyncio.sleep(0.02)
-        t.expect(p.cancelled == ["w"], "the timed-out work was not cancelled: it was still running "
-                                       "after with_timeout returned (it should see CancelledError)")
+        t.expect(p.cancelled == ["w"], tr("the timed-out work was not cancelled: it was still "
+                                          "running after with_timeout returned (it should see "
+                                          "CancelledError)"))
 
-    async with t.case("too slow, default='fallback'"):
+    async with t.case(tr("too slow, default='fallback'")):
         p = _Probe(t)
         got, err = await _caught(t, fn(p.work("w", 1.0), 0.03, "fallback"), limit=0.8)
-        t.expect(got == "fallback", f"it {_did(got, err)}; expected 'fallback'")
+        t.expect(got == "fallback", tr("it {did}; expected 'fallback'", did=_did(got, err)))
 
-    async with t.case("a task that runs late is cancelled"):
+    async with t.case(tr("a task that runs late is cancelled")):
         p = _Probe(t)
         task = asyncio.create_task(p.work("task", 1.0))
         try:
             got, err = await _caught(t, fn(task, 0.03, default="d"), limit=0.8)
-            t.expect(got == "d", f"it {_did(got, err)}; expected 'd'")
+            t.expect(got == "d", tr("it {did}; expected 'd'", did=_did(got, err)))
             await asyncio.sleep(0.02)
-            t.expect(task.cancelled(), "the task was not cancelled after its time ran out "
-                                       f"(it is {'still running' if not task.done() else 'done'})")
+            if not task.done():
+                t.expect(False, tr("the task was not cancelled after its time ran out (it is still "
+                                   "running)"))
+            t.expect(task.cancelled(), tr("the task was not cancelled after its time ran out (it is "
+                                          "done)"))
         finally:
             await _stop([task])
 
-    async with t.case("an error in the work propagates"):
+    async with t.case(tr("an error in the work propagates")):
         p = _Probe(t)
         boom = ValueError("bad input")
         got, err = await _caught(t, fn(p.work("w", 0.01, fail=boom), 0.5))
         t.expect(err is not _NO_ERROR,
-                 f"it returned {got!r}; expected the work's ValueError('bad input') to be raised "
-                 "(only a timeout gives the default)")
-        t.expect(err is boom, f"it raised {err!r}, not the work's own ValueError('bad input')")
+                 tr("it returned {value}; expected the work's ValueError('bad input') to be raised "
+                    "(only a timeout gives the default)", value=repr(got)))
+        t.expect(err is boom, tr("it raised {error}, not the work's own ValueError('bad input')",
+                                 error=repr(err)))
