@@ -257,3 +257,12 @@ def test_the_explorable_timeline_gets_its_words_in_chinese(chinese):
     widget = asynclab.explore(_traced())
     assert json.loads(widget._data_json)["texts"] == texts
     assert CJK.search(repr(widget))
+
+
+def test_the_zh_stub_is_known_to_the_checks_as_not_solved():
+    from asynclab.checks.core import STUB_MESSAGES
+    message = re.search(r'NotImplementedError\("(.+)"\)', translations.STUB).group(1)
+    assert message in STUB_MESSAGES
+    texts, _ = translations.edition()
+    assert all(translations.STUB in texts[name] or "BEGIN SOLUTION" not in texts[name.replace("exercises", "solutions")]
+               for name in texts if name.startswith("exercises/"))

@@ -29,7 +29,7 @@ class SourceError(Exception):
     pass
 
 
-def stub_source(source, where, comment="# Your code here: replace the next line."):
+def stub_source(source, where, comment="# Your code here: replace the next line.", stub=STUB):
     """Replace each solution region in a cell's source with a stub at the same indentation."""
     out, inside = [], None
     for number, line in enumerate(source.splitlines(), 1):
@@ -38,7 +38,7 @@ def stub_source(source, where, comment="# Your code here: replace the next line.
             if m:
                 inside = m.group(1)
                 out.append(f"{inside}{comment}")
-                out.append(f"{inside}{STUB}")
+                out.append(f"{inside}{stub}")
             elif END.match(line):
                 raise SourceError(f"{where}, line {number}: END SOLUTION without BEGIN")
             else:
@@ -53,13 +53,13 @@ def stub_source(source, where, comment="# Your code here: replace the next line.
 
 
 def exercise_notebook(nb, name, stub_comment="# Your code here: replace the next line.",
-                      solution_mark="(this is the solution notebook)"):
+                      solution_mark="(this is the solution notebook)", stub=STUB):
     """The exercise made from solution notebook `nb` (changed in place): stubs for the solutions."""
     regions = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
             regions += cell.source.count("### BEGIN SOLUTION")
-            cell.source = stub_source(cell.source, f"{name}, cell {index}", stub_comment)
+            cell.source = stub_source(cell.source, f"{name}, cell {index}", stub_comment, stub)
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace(solution_mark, "")
     if not regions:

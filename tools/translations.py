@@ -46,6 +46,7 @@ STALE_CODE = "# （译文待更新：这个单元格的英文原文改过了，�
 MISSING_CODE = "# （尚未翻译：下面保留英文原文）\n"
 USE_LANGUAGE = 'asynclab.use_language("zh-CN")  # asynclab 的消息、检查结果和图表都用中文'
 STUB_COMMENT = "# 在这里写你的代码：替换下一行。"
+STUB = 'raise NotImplementedError("练习还没有完成")'     # asynclab.checks.core.STUB_MESSAGES knows it
 SOLUTION_MARK = "（这是参考答案笔记本）"
 
 
@@ -150,7 +151,7 @@ def edition():
             texts[f"{folder}/{source.name}"] = dumps(nb)
             if folder == "solutions":
                 exercise = exercise_notebook(nb, source.name, stub_comment=STUB_COMMENT,
-                                             solution_mark=SOLUTION_MARK)
+                                             solution_mark=SOLUTION_MARK, stub=STUB)
                 texts[f"exercises/{source.name}"] = dumps(exercise)
     return texts, reports
 
@@ -159,7 +160,7 @@ def exercise_text(solution):
     """The zh-CN exercise made from the English solution notebook `solution`."""
     nb, _ = translate(solution)
     return dumps(exercise_notebook(nb, solution.name, stub_comment=STUB_COMMENT,
-                                   solution_mark=SOLUTION_MARK))
+                                   solution_mark=SOLUTION_MARK, stub=STUB))
 
 
 def problems(reports):
