@@ -176,9 +176,10 @@ def widget_texts():
 
 def _describe(data):
     n = len(data["tasks"]["label"])
-    return tr("An explorable timeline of {n} task{s} over {duration:.1f} ms, with a step-by-step "
+    tasks = tr("{n} task", n=n) if n == 1 else tr("{n} tasks", n=n)
+    return tr("An explorable timeline of {tasks} over {duration:.1f} ms, with a step-by-step "
               "replay of its {steps} steps. It runs in JupyterLab with a live kernel; elsewhere it "
-              "is shown as the picture tl.plot() draws.", n=n, s="" if n == 1 else "s",
+              "is shown as the picture tl.plot() draws.", tasks=tasks,
               duration=data["duration"] * 1000, steps=len(data["steps"]))
 
 

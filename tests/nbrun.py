@@ -188,8 +188,11 @@ def _asynclab_templates():
                 seen.add(group)
         if regex.endswith(".+?)"):
             regex = regex[:-4] + ".+)"          # a field at the end takes the rest of the line
-        found.append((len(chinese), re.compile(regex), english))
-    return [(pattern, english) for _, pattern, english in sorted(found, key=lambda f: -f[0])]
+        found.append((len(chinese), len(english), re.compile(regex), english))
+    # Longest message first; where two English texts share a translation ("{n} task", "{n} tasks":
+    # "{n} 个任务"), the longer English (the plural) is the one read back.
+    found.sort(key=lambda f: (-f[0], -f[1]))
+    return [(pattern, english) for _, _, pattern, english in found]
 
 
 def function_from(relpath, name):
