@@ -5,18 +5,22 @@ import sys
 from importlib import metadata
 
 from . import environment
+from .language import tr
 
 _PACKAGES = ["ipykernel", "ipywidgets", "matplotlib", "nest-asyncio"]
+_NOT_INSTALLED = "not installed"
 
-# What changes between the Pythons the collection supports.
-_NOTES = [
-    ((3, 12), "3.12+: asyncio.eager_task_factory exists (a task can start at create_task)."),
-    ((3, 13), "3.13+: `async for` works on asyncio.as_completed()."),
-    ((3, 14), "3.14+: create_task(..., eager_start=True) for one task; asyncio.get_event_loop() with no "
-              "loop raises; asyncio.capture_call_graph() and `python -m asyncio ps` exist; "
-              "some error messages are reworded."),
-    ((3, 15), "3.15+: TaskGroup.cancel() stops a whole TaskGroup."),
-]
+
+def _notes():
+    """What changes between the Pythons the collection supports: (since, note)."""
+    return [
+        ((3, 12), tr("3.12+: asyncio.eager_task_factory exists (a task can start at create_task).")),
+        ((3, 13), tr("3.13+: `async for` works on asyncio.as_completed().")),
+        ((3, 14), tr("3.14+: create_task(..., eager_start=True) for one task; asyncio.get_event_loop() "
+                     "with no loop raises; asyncio.capture_call_graph() and `python -m asyncio ps` "
+                     "exist; some error messages are reworded.")),
+        ((3, 15), tr("3.15+: TaskGroup.cancel() stops a whole TaskGroup.")),
+    ]
 
 
 def versions(show=True):
@@ -26,12 +30,13 @@ def versions(show=True):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            found[name] = "not installed"
+            found[name] = _NOT_INSTALLED
     found["environment"] = environment.detect()
     if show:
-        print("  ".join(f"{k} {v}" for k, v in found.items() if k != "environment"))
-        print(f"Running in {environment.describe()}.")
-        for since, note in _NOTES:
-            mark = "yes" if sys.version_info >= since else "no, not on this Python"
+        shown = {k: tr("not installed") if v == _NOT_INSTALLED else v for k, v in found.items()}
+        print("  ".join(f"{k} {v}" for k, v in shown.items() if k != "environment"))
+        print(tr("Running in {environment}.", environment=environment.describe()))
+        for since, note in _notes():
+            mark = tr("yes") if sys.version_info >= since else tr("no, not on this Python")
             print(f"  - {note} [{mark}]")
     return found

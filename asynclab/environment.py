@@ -12,6 +12,8 @@ import os
 import sys
 from importlib import metadata
 
+from .language import tr
+
 
 def _version(package):
     try:
@@ -41,24 +43,27 @@ def detect():
     return "jupyter"
 
 
-_NAMES = {
-    "colab": "Google Colab",
-    "vscode": "VS Code's notebook editor",
-    "jupyter": "a Jupyter kernel (JupyterLab, Jupyter Notebook or another Jupyter front end)",
-    "ipython": "the IPython terminal (no widgets: playgrounds show their first picture only)",
-    "python": "plain Python (no Jupyter: top-level await and playgrounds need a notebook)",
-}
+def _name(where):
+    """The environment `where` (a key from detect()), in words."""
+    return {
+        "colab": tr("Google Colab"),
+        "vscode": tr("VS Code's notebook editor"),
+        "jupyter": tr("a Jupyter kernel (JupyterLab, Jupyter Notebook or another Jupyter front end)"),
+        "ipython": tr("the IPython terminal (no widgets: playgrounds show their first picture only)"),
+        "python": tr("plain Python (no Jupyter: top-level await and playgrounds need a notebook)"),
+    }[where]
 
 
 def describe():
     """One line: the environment and the kernel and widget versions that change what lessons show."""
     where = detect()
-    line = _NAMES[where]
+    line = _name(where)
     if where in ("python", "ipython"):
         return line
-    kernel = _version("ipykernel") or "unknown"
-    widgets = _version("ipywidgets") or "not installed"
-    return f"{line}; ipykernel {kernel}, ipywidgets {widgets}"
+    kernel = _version("ipykernel") or tr("unknown")
+    widgets = _version("ipywidgets") or tr("not installed")
+    return tr("{environment}; ipykernel {kernel}, ipywidgets {widgets}",
+              environment=line, kernel=kernel, widgets=widgets)
 
 
 def widgets_work():

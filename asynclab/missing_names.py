@@ -10,24 +10,37 @@ composes with other callbacks and leaves the traceback itself untouched.
 from __future__ import annotations
 
 from . import environment
+from .language import tr
 
 
-# Where each front end keeps "run every cell above this one".
-_RUN_ABOVE = {
-    "jupyter": "Run > Run All Above Selected Cell",
-    "colab": "Runtime > Run before",
-    "vscode": "the cell's ... menu > Execute Above Cells",
-}
+def _run_above(where):
+    """Where the front end `where` keeps "run every cell above this one" (its menus' own words), or None."""
+    return {
+        "jupyter": tr("Run > Run All Above Selected Cell"),
+        "colab": tr("Runtime > Run before"),
+        "vscode": tr("the cell's ... menu > Execute Above Cells"),
+    }.get(where)
 
 
 def sentence(error: NameError, where: str = "jupyter") -> str:
     """What to do about `error`, in words a learner understands; `where` is environment.detect()."""
     name = getattr(error, "name", None)
-    what = f"`{name}`" if name else "that name"
-    how = f" ({_RUN_ABOVE[where]})" if where in _RUN_ABOVE else ""
-    return (f"Hint: {what} is not defined in this kernel yet. If an earlier cell of this notebook makes "
-            f"it, run the cells above this one first{how}, then this cell again; if you typed {what} "
-            f"yourself, check its spelling.")
+    menu = _run_above(where)
+    if name and menu:
+        return tr("Hint: `{name}` is not defined in this kernel yet. If an earlier cell of this notebook "
+                  "makes it, run the cells above this one first ({menu}), then this cell again; if you "
+                  "typed `{name}` yourself, check its spelling.", name=name, menu=menu)
+    if name:
+        return tr("Hint: `{name}` is not defined in this kernel yet. If an earlier cell of this notebook "
+                  "makes it, run the cells above this one first, then this cell again; if you typed "
+                  "`{name}` yourself, check its spelling.", name=name)
+    if menu:
+        return tr("Hint: that name is not defined in this kernel yet. If an earlier cell of this "
+                  "notebook makes it, run the cells above this one first ({menu}), then this cell "
+                  "again; if you typed that name yourself, check its spelling.", menu=menu)
+    return tr("Hint: that name is not defined in this kernel yet. If an earlier cell of this notebook "
+              "makes it, run the cells above this one first, then this cell again; if you typed that "
+              "name yourself, check its spelling.")
 
 
 def _after_cell(result):

@@ -21,6 +21,7 @@ import threading
 from matplotlib.figure import Figure
 
 from . import environment
+from .language import tr
 from .tracer import trace
 
 RUN_LIMIT = 10.0   # seconds a scenario may take before the playground gives up on it
@@ -36,15 +37,20 @@ def _widget_for(name, spec):
     if isinstance(spec, bool):
         return w.Checkbox(value=spec, description=name)
     if isinstance(spec, (list, tuple)) and spec and all(isinstance(x, str) for x in spec):
-        return w.Dropdown(options=list(spec), value=spec[0], description=name, style=style)
+        # The menu shows each choice in the current language; the scenario still gets the choice
+        # itself (its code compares it with the English words).
+        labels = [tr(x) for x in spec]
+        options = list(spec) if labels == list(spec) else list(zip(labels, spec))
+        return w.Dropdown(options=options, value=spec[0], description=name, style=style)
     if isinstance(spec, tuple) and len(spec) in (3, 4) and all(isinstance(x, (int, float)) for x in spec):
         lo, hi, step = spec[:3]
         value = spec[3] if len(spec) == 4 else lo
         cls = w.IntSlider if all(isinstance(x, int) for x in spec) else w.FloatSlider
         return cls(min=lo, max=hi, step=step, value=value, description=name,
                    continuous_update=False, style=style)
-    raise TypeError(f"playground control {name}={spec!r}: give (min, max, step[, value]) for a "
-                    "slider, a list of strings for a menu, True/False for a checkbox, or a widget")
+    raise TypeError(tr("playground control {name}={spec}: give (min, max, step[, value]) for a "
+                       "slider, a list of strings for a menu, True/False for a checkbox, or a widget",
+                       name=name, spec=repr(spec)))
 
 
 class Playground:
@@ -60,14 +66,15 @@ class Playground:
         import ipywidgets as w
 
         if not inspect.iscoroutinefunction(scenario):
-            raise TypeError("playground() needs an `async def` scenario function, "
-                            f"not {scenario!r}")
+            raise TypeError(tr("playground() needs an `async def` scenario function, not {scenario}",
+                               scenario=repr(scenario)))
         if not controls:
-            raise TypeError("playground() needs at least one control, e.g. tasks=(1, 10, 1)")
+            raise TypeError(tr("playground() needs at least one control, e.g. tasks=(1, 10, 1)"))
         if limit is not None and (not isinstance(limit, str) or limit not in controls):
-            raise TypeError(f"playground(limit=...) names the control whose value is drawn as a "
-                            f"limit line, one of {list(controls)}; got {limit!r}. (To have a "
-                            "control called `limit`, call it something else, e.g. `at_once`.)")
+            raise TypeError(tr("playground(limit=...) names the control whose value is drawn as a "
+                               "limit line, one of {controls}; got {limit}. (To have a control "
+                               "called `limit`, call it something else, e.g. `at_once`.)",
+                               controls=list(controls), limit=repr(limit)))
         self.scenario = scenario
         self.title = title
         self.limit = limit
@@ -90,7 +97,8 @@ class Playground:
         """Move controls from code (as a learner would with the mouse); redraws once."""
         for name, value in values.items():
             if name not in self.controls:
-                raise KeyError(f"no control named {name!r}; the controls are {list(self.controls)}")
+                raise KeyError(tr("no control named {name}; the controls are {controls}",
+                                  name=repr(name), controls=list(self.controls)))
         for control in self.controls.values():
             control.unobserve(self._on_change, names="value")
         try:
@@ -114,13 +122,14 @@ class Playground:
             worker.start()
             worker.join(RUN_LIMIT)
             if worker.is_alive():
-                self.caption.value = (f"<b>This run took longer than {RUN_LIMIT:.0f} s and was "
-                                      "abandoned.</b> Try smaller values.")
+                self.caption.value = tr("<b>This run took longer than {seconds} s and was "
+                                        "abandoned.</b> Try smaller values.",
+                                        seconds=f"{RUN_LIMIT:.0f}")
                 return
             if "error" in outcome:
                 err = outcome["error"]
-                self.caption.value = (f"<b>The scenario raised {type(err).__name__}:</b> "
-                                      f"{_escape(str(err))}")
+                self.caption.value = tr("<b>The scenario raised {error_type}:</b> {message}",
+                                        error_type=type(err).__name__, message=_escape(str(err)))
                 return
             self.timeline = outcome["timeline"]
             self.image.value = outcome["png"]
@@ -160,8 +169,9 @@ class Playground:
             return
         if self.image.value:
             display(Image(data=self.image.value, format="png"))
-        print("The sliders need a notebook kernel with ipywidgets, which this is not; above is the "
-              "picture for the starting values. To see others, call .set(name=value) and show it again.")
+        print(tr("The sliders need a notebook kernel with ipywidgets, which this is not; above is the "
+                 "picture for the starting values. To see others, call .set(name=value) and show it "
+                 "again."))
 
 
 def _escape(text):

@@ -15,6 +15,8 @@ told what happened) and the reading copy.  Nothing is recorded anywhere outside 
 
 from numbers import Number
 
+from .language import tr
+
 __all__ = ["reveal"]
 
 
@@ -42,13 +44,14 @@ def reveal(guess, actual, *, tolerance=0.25, unit=""):
     """
     suffix = f" {unit}" if unit else ""
     if guess is ... or guess is None or (isinstance(guess, str) and not guess.strip()):
-        print(f"You made no prediction. What happened: {_shown(actual)}{suffix}.")
+        print(tr("You made no prediction. What happened: {actual}.", actual=_shown(actual) + suffix))
         return None
     if isinstance(actual, Number) and not isinstance(actual, bool):
         try:
             number = float(guess)
         except (TypeError, ValueError):
-            print(f"Your prediction {guess!r} is not a number; what happened: {actual}{suffix}.")
+            print(tr("Your prediction {guess} is not a number; what happened: {actual}.",
+                     guess=repr(guess), actual=f"{actual}{suffix}"))
             return False
         right = abs(number - actual) <= tolerance * abs(actual)
     else:
@@ -57,8 +60,8 @@ def reveal(guess, actual, *, tolerance=0.25, unit=""):
             said = tuple("".join(said))
         right = said == happened
     if right:
-        print(f"✔ You predicted {_shown(guess)}{suffix}: that is what happened.")
+        print(tr("✔ You predicted {guess}: that is what happened.", guess=_shown(guess) + suffix))
     else:
-        print(f"✘ You predicted {_shown(guess)}{suffix}; what happened: {_shown(actual)}{suffix}. "
-              "Look at the output above for why.")
+        print(tr("✘ You predicted {guess}; what happened: {actual}. Look at the output above for why.",
+                 guess=_shown(guess) + suffix, actual=_shown(actual) + suffix))
     return right

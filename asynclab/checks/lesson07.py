@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 
+from ..language import tr
 from .core import exercise
 
 TICK = 0.005          # the ticker's period on the checker's loop
@@ -82,23 +83,27 @@ async def _with_ticker(t, awaitable, limit):
 def _common(t, jobs, got, gap, limit):
     n = len(jobs.durations)
     t.expect(isinstance(got, list),
-             f"it returned {type(got).__name__} {got!r:.80}; expected a list of the results")
-    t.expect(jobs.calls == n, f"it called {jobs.calls} of the {n} functions; each should be "
-                              "called exactly once")
+             tr("it returned {type} {value}; expected a list of the results",
+                type=type(got).__name__, value=f"{got!r:.80}"))
+    t.expect(jobs.calls == n, tr("it called {calls} of the {n} functions; each should be "
+                                 "called exactly once", calls=jobs.calls, n=n))
     t.expect(jobs.on_loop_thread == 0,
-             f"{jobs.on_loop_thread} of the functions ran on the event loop's own thread "
-             f"(the loop stood still for {gap * 1000:.0f} ms while they ran)")
+             tr("{count} of the functions ran on the event loop's own thread "
+                "(the loop stood still for {ms} ms while they ran)",
+                count=jobs.on_loop_thread, ms=f"{gap * 1000:.0f}"))
     want = [f"result {i}" for i in range(n)]
-    t.expect(got == want, f"it returned {got!r}; expected {want!r} (the results in the order of fns, "
-                          "not in the order they finished)")
+    t.expect(got == want, tr("it returned {got}; expected {want} (the results in the order of fns, "
+                             "not in the order they finished)", got=repr(got), want=repr(want)))
     expected_most = min(limit, n)
-    t.expect(jobs.most <= limit, f"{jobs.most} functions ran at once; the limit was {limit}")
+    t.expect(jobs.most <= limit, tr("{most} functions ran at once; the limit was {limit}",
+                                    most=jobs.most, limit=limit))
     t.expect(jobs.most == expected_most,
-             f"at most {jobs.most} function(s) ran at once; with limit={limit} and {n} functions, "
-             f"{expected_most} should run at the same time")
-    t.expect(gap < STALL, f"the event loop stood still for {gap * 1000:.0f} ms while the functions "
-                          "ran (a ticker task on it could not tick): something waited for the threads "
-                          "in a blocking way")
+             tr("at most {most} function(s) ran at once; with limit={limit} and {n} functions, "
+                "{expected} should run at the same time",
+                most=jobs.most, limit=limit, n=n, expected=expected_most))
+    t.expect(gap < STALL, tr("the event loop stood still for {ms} ms while the functions ran (a "
+                             "ticker task on it could not tick): something waited for the threads "
+                             "in a blocking way", ms=f"{gap * 1000:.0f}"))
 
 
 # Each case has its own time limit (a right answer needs about a third of it), so that even
@@ -115,36 +120,38 @@ def _common(t, jobs, got, gap, limit):
 async def _run_blocking_all(fn, t):
     loop_thread = threading.get_ident()
 
-    async with t.case("6 functions, limit 2"):
+    async with t.case(tr("6 functions, limit 2")):
         jobs = _Jobs([0.25, 0.1, 0.1, 0.15, 0.1, 0.1], loop_thread, target=2)
         got, gap = await _with_ticker(t, fn(jobs.fns(), 2), 1.5)
         _common(t, jobs, got, gap, 2)
 
-    async with t.case("3 functions, limit 5 (all at once)"):
+    async with t.case(tr("3 functions, limit 5 (all at once)")):
         jobs = _Jobs([0.15, 0.08, 0.08], loop_thread, target=3)
         got, gap = await _with_ticker(t, fn(jobs.fns(), 5), 1.0)
         _common(t, jobs, got, gap, 5)
 
-    async with t.case("3 functions, limit 1 (one at a time)"):
+    async with t.case(tr("3 functions, limit 1 (one at a time)")):
         jobs = _Jobs([0.05, 0.05, 0.05], loop_thread)
         got, gap = await _with_ticker(t, fn(jobs.fns(), 1), 0.6)
         _common(t, jobs, got, gap, 1)
 
-    async with t.case("no functions"):
+    async with t.case(tr("no functions")):
         got = await t.run(fn([], 3), limit=0.5)
-        t.expect(got == [], f"it returned {got!r}; expected [] for an empty list of functions")
+        t.expect(got == [], tr("it returned {got}; expected [] for an empty list of functions",
+                               got=repr(got)))
 
-    async with t.case("a function raises ValueError"):
+    async with t.case(tr("a function raises ValueError")):
         jobs = _Jobs([0.05, 0.05, 0.05], loop_thread, fail_at=1)
         try:
             got = await t.run(fn(jobs.fns(), 3), limit=0.5)
         except ValueError as err:
-            t.expect(str(err) == "job 1 failed", f"it raised ValueError({str(err)!r}); expected the "
-                                                 "function's own ValueError('job 1 failed')")
+            t.expect(str(err) == "job 1 failed",
+                     tr("it raised ValueError({message}); expected the function's own "
+                        "ValueError('job 1 failed')", message=repr(str(err))))
         except BaseExceptionGroup as group:
             inner = [e for e in group.exceptions if isinstance(e, ValueError)]
-            t.expect(bool(inner), f"it raised {type(group).__name__} without the function's "
-                                  "ValueError in it")
+            t.expect(bool(inner), tr("it raised {type} without the function's ValueError in it",
+                                     type=type(group).__name__))
         else:
-            t.expect(False, f"it returned {got!r}; expected the function's ValueError('job 1 failed') "
-                   "to propagate to the caller")
+            t.expect(False, tr("it returned {got}; expected the function's ValueError('job 1 failed') "
+                               "to propagate to the caller", got=repr(got)))

@@ -2,6 +2,7 @@
 
 import asyncio
 
+from ..language import tr
 from .core import exercise
 
 
@@ -45,7 +46,7 @@ async def _settle():
               "A frame knows its code object (which has the function's name) and its current line "
               'number.'), heartbeat=False)
 async def _find_stuck(fn, t):
-    async with t.case("two stuck tasks, one finished task"):
+    async with t.case(tr("two stuck tasks, one finished task")):
         event, lock = asyncio.Event(), asyncio.Lock()
         await lock.acquire()                       # held by the checker: the lock waiter is stuck
         tasks = [asyncio.create_task(_waits_on_event(event), name="stuck-on-event"),
@@ -57,19 +58,19 @@ async def _find_stuck(fn, t):
             want = {"stuck-on-event": _where(_waits_on_event, 1),
                     "stuck-on-lock": _where(_waits_on_lock, 1)}
             t.expect(isinstance(got, dict),
-                     f"it returned {type(got).__name__} {got!r:.80}; expected a dict "
-                     "{task name: where}")
+                     tr("it returned {type} {value}; expected a dict {{task name: where}}",
+                        type=type(got).__name__, value=f"{got!r:.80}"))
             me = asyncio.current_task().get_name()
-            t.expect(me not in got, f"the result includes the task that called find_stuck "
-                                    f"({me!r}), which is running, not stuck")
-            t.expect("finished" not in got, "the result includes a task that has finished")
-            t.expect(set(got) == set(want), f"it named the tasks {sorted(got)}; expected "
-                                            f"{sorted(want)}")
+            t.expect(me not in got, tr("the result includes the task that called find_stuck "
+                                       "({me}), which is running, not stuck", me=repr(me)))
+            t.expect("finished" not in got, tr("the result includes a task that has finished"))
+            t.expect(set(got) == set(want), tr("it named the tasks {got}; expected {want}",
+                                               got=sorted(got), want=sorted(want)))
             for name, where in want.items():
                 t.expect(got[name] == where,
-                         f"for {name!r} it said {got[name]!r}; expected {where!r} (the function "
-                         "and the line of the await it is suspended at: get_stack()[-1], "
-                         "f_code.co_name and f_lineno)")
+                         tr("for {name} it said {got}; expected {want} (the function and the line "
+                            "of the await it is suspended at: get_stack()[-1], f_code.co_name and "
+                            "f_lineno)", name=repr(name), got=repr(got[name]), want=repr(where)))
         finally:
             lock.release()
             event.set()
@@ -77,17 +78,19 @@ async def _find_stuck(fn, t):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async with t.case("nothing else on the loop"):
+    async with t.case(tr("nothing else on the loop")):
         got = await t.run(fn(), limit=0.5)
-        t.expect(got == {}, f"it returned {_sorted(got)!r}; expected {{}} when only the caller is running")
+        t.expect(got == {}, tr("it returned {got}; expected {{}} when only the caller is running",
+                               got=repr(_sorted(got))))
 
-    async with t.case("three tasks asleep, named by create_task(name=...)"):
+    async with t.case(tr("three tasks asleep, named by create_task(name=...)")):
         tasks = [asyncio.create_task(_sleeps_long(), name=f"sleeper {i}") for i in range(3)]
         await _settle()
         try:
             got = await t.run(fn(), limit=0.5)
             want = {f"sleeper {i}": _where(_sleeps_long, 1) for i in range(3)}
-            t.expect(got == want, f"it returned {_sorted(got)!r}; expected {want!r}")
+            t.expect(got == want, tr("it returned {got}; expected {want}",
+                                     got=repr(_sorted(got)), want=repr(want)))
         finally:
             for task in tasks:
                 task.cancel()

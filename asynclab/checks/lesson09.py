@@ -2,6 +2,7 @@
 
 import asyncio
 
+from ..language import tr
 from .core import exercise
 
 
@@ -40,8 +41,9 @@ def _leftovers(before):
 
 
 def _stuck(t):
-    """True once a case ran out of time: the next cases would too, so the check stops there."""
-    return any("did not finish within" in failure for failure in t.failures)
+    """True once a case ran out of time: the next cases would too, so the check stops there.
+    (t.hung says so in any language; the English words are kept for a verdict that says it too.)"""
+    return t.hung or any("did not finish within" in failure for failure in t.failures)
 
 
 def _names(tasks):
@@ -50,8 +52,9 @@ def _names(tasks):
 
 async def _no_leftovers(t, before, when):
     left = _leftovers(before)
-    t.expect(not left, f"{when}, {len(left)} task(s) were still pending ({_names(left)}): they run "
-             "on after worker_pool has ended, and nobody will see their errors")
+    t.expect(not left, tr("{when}, {count} task(s) were still pending ({names}): they run on after "
+                          "worker_pool has ended, and nobody will see their errors",
+                          when=when, count=len(left), names=_names(left)))
 
 
 @exercise("worker_pool", kind="async", params=["jobs", "handler", "workers"],
@@ -67,74 +70,78 @@ async def _worker_pool(fn, t):
     # A wrong answer may leave tasks that fail later; asyncio would print their tracebacks
     # ("Task exception was never retrieved").  The cases report what matters in sentences.
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
-    async with t.case("6 jobs, 3 workers: results in job order"):
+    async with t.case(tr("6 jobs, 3 workers: results in job order")):
         # Later jobs finish first, so collecting results as they finish gives the wrong order.
         h = _Handler(lambda job: 0.01 * (7 - job))
         before = asyncio.all_tasks()
         got = await t.run(fn([1, 2, 3, 4, 5, 6], h, 3))
         expected = [10, 20, 30, 40, 50, 60]
-        t.expect(isinstance(got, list), f"it returned {got!r}; expected a list like {expected}")
-        t.expect(got == expected, f"it returned {got!r}; expected {expected} (the results in the "
-                 "order of the jobs, not in the order they finished)")
+        t.expect(isinstance(got, list), tr("it returned {got}; expected a list like {expected}",
+                                           got=repr(got), expected=expected))
+        t.expect(got == expected, tr("it returned {got}; expected {expected} (the results in the "
+                                     "order of the jobs, not in the order they finished)",
+                                     got=repr(got), expected=expected))
         t.expect(sorted(h.calls) == [1, 2, 3, 4, 5, 6],
-                 f"the handler was called for the jobs {h.calls}; expected each of 1..6 once")
-        await _no_leftovers(t, before, "after it returned")
+                 tr("the handler was called for the jobs {calls}; expected each of 1..6 once",
+                    calls=h.calls))
+        await _no_leftovers(t, before, tr("after it returned"))
 
     if _stuck(t):
         return
-    async with t.case("8 jobs, 3 workers: 3 handler calls at once at the peak"):
+    async with t.case(tr("8 jobs, 3 workers: 3 handler calls at once at the peak")):
         h = _Handler(lambda job: 0.03)
         got = await t.run(fn(list(range(8)), h, 3))
-        t.expect(h.peak == 3, f"{h.peak} handler call(s) ran at the same time at the peak; with 3 "
-                 "workers and 8 jobs there should be exactly 3 (each worker handles one job at "
-                 "a time)")
+        t.expect(h.peak == 3, tr("{peak} handler call(s) ran at the same time at the peak; with 3 "
+                                 "workers and 8 jobs there should be exactly 3 (each worker handles "
+                                 "one job at a time)", peak=h.peak))
 
     if _stuck(t):
         return
-    async with t.case("9 jobs, 3 workers: the handler runs in exactly 3 worker tasks"):
+    async with t.case(tr("9 jobs, 3 workers: the handler runs in exactly 3 worker tasks")):
         h = _Handler(lambda job: 0.01)
         caller = asyncio.current_task()
         await t.run(fn(list(range(9)), h, 3))
         in_caller = caller in h.tasks
         t.expect(not in_caller or len(h.tasks) != 1,
-                 "every handler call ran in the caller's own task; start 3 worker tasks "
-                 "that take jobs from an asyncio.Queue")
-        t.expect(len(h.tasks) == 3, f"the handler ran in {len(h.tasks)} different tasks; expected "
-                 "exactly 3 worker tasks, each handling several jobs (not one task per job)")
+                 tr("every handler call ran in the caller's own task; start 3 worker tasks "
+                    "that take jobs from an asyncio.Queue"))
+        t.expect(len(h.tasks) == 3, tr("the handler ran in {count} different tasks; expected "
+                                       "exactly 3 worker tasks, each handling several jobs (not one "
+                                       "task per job)", count=len(h.tasks)))
 
     if _stuck(t):
         return
-    async with t.case("2 jobs, 5 workers: both jobs run at once"):
+    async with t.case(tr("2 jobs, 5 workers: both jobs run at once")):
         h = _Handler(lambda job: 0.03)
         got = await t.run(fn([7, 8], h, 5))
-        t.expect(got == [70, 80], f"it returned {got!r}; expected [70, 80]")
-        t.expect(h.peak == 2, f"{h.peak} handler call(s) ran at once at the peak; expected 2 (both "
-                 "jobs at the same time)")
+        t.expect(got == [70, 80], tr("it returned {got}; expected [70, 80]", got=repr(got)))
+        t.expect(h.peak == 2, tr("{peak} handler call(s) ran at once at the peak; expected 2 (both "
+                                 "jobs at the same time)", peak=h.peak))
 
     if _stuck(t):
         return
-    async with t.case("no jobs"):
+    async with t.case(tr("no jobs")):
         h = _Handler(lambda job: 0.01)
         before = asyncio.all_tasks()
         got = await t.run(fn([], h, 3))
-        t.expect(got == [], f"it returned {got!r}; expected [] for no jobs")
-        await _no_leftovers(t, before, "after it returned")
+        t.expect(got == [], tr("it returned {got}; expected [] for no jobs", got=repr(got)))
+        await _no_leftovers(t, before, tr("after it returned"))
 
     if _stuck(t):
         return
-    async with t.case("workers=0 raises ValueError"):
+    async with t.case(tr("workers=0 raises ValueError")):
         h = _Handler(lambda job: 0.01)
         try:
             got = await t.run(fn([1, 2], h, 0), limit=0.5)
         except ValueError:
-            t.expect(not h.calls, "it raised ValueError only after calling the handler")
+            t.expect(not h.calls, tr("it raised ValueError only after calling the handler"))
         else:
-            t.expect(False, f"it returned {got!r} for workers=0, without handling a job; expected "
-                     "ValueError (no worker can ever take a job)")
+            t.expect(False, tr("it returned {got} for workers=0, without handling a job; expected "
+                               "ValueError (no worker can ever take a job)", got=repr(got)))
 
     if _stuck(t):
         return
-    async with t.case("job 3 of 8 raises: the same exception comes out, no worker left behind"):
+    async with t.case(tr("job 3 of 8 raises: the same exception comes out, no worker left behind")):
         boom = ValueError("job 3 is bad")
         h = _Handler(lambda job: 0.01 if job == 3 else 0.2, fail_on=3, error=boom)
         before = asyncio.all_tasks()
@@ -144,18 +151,19 @@ async def _worker_pool(fn, t):
         except ValueError as err:
             raised = err
         except BaseExceptionGroup as group:
-            t.expect(False, f"it raised {type(group).__name__}({str(group)!r}); expected the "
-                     "handler's ValueError itself, not wrapped in a group (a TaskGroup wraps "
-                     "errors; gather raises the first one as is)")
-        t.expect(raised is not None, "it returned normally; expected it to raise the handler's "
-                 "ValueError('job 3 is bad')")
-        t.expect(raised is boom, f"it raised ValueError({str(raised)!r}); expected the handler's "
-                 "own exception object, raised as is")
-        t.expect(h.finished == 0, f"{h.finished} other job(s) were still completed after job 3 "
-                 "had failed (it fails after 10 ms, the others take 200 ms): the workers went on "
-                 "after the first error")
-        await _no_leftovers(t, before, "right after it raised")
+            t.expect(False, tr("it raised {error}; expected the handler's ValueError itself, not "
+                               "wrapped in a group (a TaskGroup wraps errors; gather raises the "
+                               "first one as is)", error=f"{type(group).__name__}({str(group)!r})"))
+        t.expect(raised is not None, tr("it returned normally; expected it to raise the handler's "
+                                        "ValueError('job 3 is bad')"))
+        t.expect(raised is boom, tr("it raised ValueError({message}); expected the handler's "
+                                    "own exception object, raised as is", message=repr(str(raised))))
+        t.expect(h.finished == 0, tr("{count} other job(s) were still completed after job 3 "
+                                     "had failed (it fails after 10 ms, the others take 200 ms): the "
+                                     "workers went on after the first error", count=h.finished))
+        await _no_leftovers(t, before, tr("right after it raised"))
         finished = h.finished
         await asyncio.sleep(0.25)
-        t.expect(h.finished == finished, "handler calls went on finishing after the error; the "
-                 "workers should be stopped (cancelled) when a handler raises")
+        t.expect(h.finished == finished, tr("handler calls went on finishing after the error; the "
+                                            "workers should be stopped (cancelled) when a handler "
+                                            "raises"))
