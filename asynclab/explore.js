@@ -233,7 +233,7 @@ function render({model, el: host}) {
       ctx.beginPath(); ctx.moveTo(x, AXIS_HEIGHT - 8); ctx.lineTo(x, canvasH); ctx.stroke();
       ctx.lineWidth = 1;
       ctx.fillStyle = NOW_COLOUR; ctx.font = "bold 11px sans-serif"; ctx.textAlign = "center";
-      ctx.fillText("now", x, AXIS_HEIGHT - 2);
+      ctx.fillText(t("now"), x, AXIS_HEIGHT - 2);
       ctx.textAlign = "left";
     }
     range.textContent = t("showing {from} – {to} of {end}", {from: ms(view.t0), to: ms(view.t1), end: ms(end)});
