@@ -280,3 +280,17 @@ def test_the_zh_stub_is_known_to_the_checks_as_not_solved():
     for name in (n for n in texts if n.startswith("exercises/")):
         code = "".join("".join(c["source"]) for c in json.loads(texts[name])["cells"])
         assert translations.STUB in code and "exercise not solved yet" not in code, name
+
+
+def test_the_catalogues_are_in_the_package_pip_installs(tmp_path):
+    """Colab's first cell and an offline room install asynclab as a wheel: the Chinese must be in it."""
+    import subprocess
+    import zipfile
+    made = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=240)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert "BuildBackendWarning" not in made.stderr, made.stderr[-2000:]
+    wheel, = tmp_path.glob("asynclab-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {f"asynclab/locale/zh-CN/{p.name}" for p in (ROOT / "asynclab" / "locale" / "zh-CN").glob("*.json")}
+    assert wanted and wanted <= names, sorted(wanted - names)
