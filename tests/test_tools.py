@@ -24,6 +24,7 @@ def _edit(path):
     nb = read(path)
     nb.cells.append(nb.cells[-1].copy())
     nb.cells[-1].source = "# my notes"
+    nb.cells[-1]["id"] = "my-notes"           # a new cell gets a new id, as in JupyterLab
     path.write_text(dumps(nb), encoding="utf-8")
     return path.read_text(encoding="utf-8")
 
