@@ -125,23 +125,54 @@ def _execute_edition(relpath):
     folder, name = relpath.split("/")
     catalogue = ROOT / "translations" / EDITION / ("solutions" if folder == "exercises" else folder) \
         / name.replace(".ipynb", ".json")
-    pairs = {e["id"]: e.get("replace") or [] for e in json.loads(catalogue.read_text("utf-8"))["cells"]}
+    # Each cell's outputs are read back with its own pieces first, then with the other cells'
+    # (a cell prints what a function defined in an earlier cell says); and the zh-CN exercises'
+    # stub message.
+    entries = json.loads(catalogue.read_text("utf-8"))["cells"]
+    own = {e["id"]: [tuple(p) for p in e.get("replace") or []] for e in entries}
+    everyone = {tuple(p) for e in entries for p in e.get("replace") or []}
+    everyone.add(("exercise not solved yet", "练习还没有完成"))
     for cell, ran in zip(english.cells, translated.nb.cells):
         if cell.cell_type == "code":
             cell.outputs = ran.outputs
             for out in cell.outputs:
-                english_outputs(out, pairs.get(cell.get("id"), []))
+                english_outputs(out, own.get(cell.get("id"), []), everyone)
     english.metadata = translated.nb.metadata
     return Executed(ROOT / relpath, english, translated.seconds)
 
 
-def english_outputs(out, pairs):
-    """Turn one output of a translated cell back into English, in place: first the cell's own
-    translated pieces (longest first), then asynclab's messages (from their zh-CN templates)."""
+def _reader(pairs, specific_only=False):
+    """A function that puts the English of `pairs` back in one pass over a text, longest piece
+    first at each place, so that English put back is never read again (" ms）" -> " ms)" must
+    not then meet " ms" -> " ms ").  Pieces that differ only in spaces or translate to nothing
+    cannot be read back; with `specific_only`, neither can pieces with fewer than two Chinese
+    characters (" 个", " ms）"): from another cell they would match too much."""
+    english_of = {}
+    for english, translated in sorted((_printed(e, t) for e, t in pairs), key=lambda p: -len(p[0])):
+        if not translated.strip() or english.split() == translated.split():
+            continue
+        if specific_only and len(re.findall(r"[\u4e00-\u9fff]", translated)) < 2:
+            continue
+        english_of.setdefault(translated, english)
+    if not english_of:
+        return lambda text: text
+    pattern = re.compile("|".join(map(re.escape, sorted(english_of, key=len, reverse=True))))
+    return lambda text: pattern.sub(lambda m: english_of[m.group(0)], text)
+
+
+def english_outputs(out, own, everyone=()):
+    """Turn one output of a translated notebook back into English, in place.
+
+    (1) A line that is one of asynclab's messages as a whole (a check's verdict, reveal()'s
+    line) becomes its English, and so do the values in its fields; (2) the cell's own translated
+    pieces, then the notebook's other ones; (3) asynclab's messages inside other text."""
+    readers = (_reader(own), _reader(everyone, specific_only=True))
+
     def back(text):
-        for english, translated in sorted(pairs, key=lambda p: -len(p[1])):
-            text = text.replace(translated, english)
-        for pattern, english in _asynclab_templates():
+        text = "\n".join(_whole_message(line, _asynclab_templates(4)) for line in text.split("\n"))
+        for read in readers:
+            text = read(text)
+        for pattern, english in _asynclab_templates(4):
             text = pattern.sub(lambda m: _fill(english, m), text)
         return text
     if out.output_type == "stream":
@@ -155,33 +186,56 @@ def english_outputs(out, pairs):
         out.traceback = [back(line) for line in out.traceback]
 
 
+def _whole_message(text, templates):
+    """`text` in English if all of it is one asynclab message (fields read back the same way,
+    where any message will do: a field holds one whole message or a value)."""
+    for pattern, english in templates:
+        match = pattern.fullmatch(text)
+        if match:
+            return _fill(english, match, lambda value: _whole_message(value, _asynclab_templates(0)))
+    return text
+
+
+def _printed(english, translated):
+    """The part of a code piece that a print shows: the quotes and field braces a piece had to
+    include to be unique in its cell ('"with"', '} pages, {') are not in the output."""
+    while english and translated and english[0] == translated[0] and english[0] in "\"'}":
+        english, translated = english[1:], translated[1:]
+    while english and translated and english[-1] == translated[-1] and english[-1] in "\"'{":
+        english, translated = english[:-1], translated[:-1]
+    return english, translated
+
+
 def _group(field):
     """The regex group for a template's {field} (also {field!r}, {field:.1f}, {field.attr})."""
     return "f_" + re.sub(r"\W", "_", field.split(".")[0].split("[")[0]) + "_0"
 
 
-def _fill(english, match):
+def _fill(english, match, inner=lambda value: value):
     """`english` with each {field} replaced by what the translated message had there."""
-    values = match.groupdict()
+    values = {name: inner(value) for name, value in match.groupdict().items()}
     return "".join(literal + (values.get(_group(field), "") if field else "")
                    for literal, field, _, _ in string.Formatter().parse(english))
 
 
 @functools.lru_cache(maxsize=None)
-def _asynclab_templates():
-    """[(regex matching a zh-CN message, its English template)], longest message first."""
+def _asynclab_templates(least_chinese):
+    """[(regex matching a zh-CN message, its English template)], longest message first; only
+    messages with at least `least_chinese` Chinese characters outside their fields (a word or
+    two, or fields joined by punctuation, "{name}：{value}", match too much other text)."""
     from asynclab.language import catalogue
     found = []
     for english, chinese in catalogue(EDITION).items():
-        if len(chinese) < 4:             # a word or two: too likely to be part of other text
-            continue
         regex, seen = "", set()
         try:
             parts = list(string.Formatter().parse(chinese))
         except ValueError:
             parts = [(chinese, None, None, None)]
-        for literal, field, _, _ in parts:
-            regex += re.escape(literal)
+        literal = "".join(p[0] for p in parts)
+        if len(re.findall(r"[\u4e00-\u9fff]", literal)) < least_chinese or not literal.strip():
+            continue
+        for text, field, _, _ in parts:
+            regex += re.escape(text)
             if field:
                 group = _group(field)
                 regex += f"(?P={group})" if group in seen else f"(?P<{group}>.+?)"
