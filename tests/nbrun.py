@@ -146,12 +146,18 @@ def _reader(pairs, specific_only=False):
     first at each place, so that English put back is never read again (" ms）" -> " ms)" must
     not then meet " ms" -> " ms ").  Pieces that differ only in spaces or translate to nothing
     cannot be read back; with `specific_only`, neither can pieces with fewer than two Chinese
-    characters (" 个", " ms）"): from another cell they would match too much."""
-    english_of = {}
-    for english, translated in sorted((_printed(e, t) for e, t in pairs), key=lambda p: -len(p[0])):
+    characters that stand for several English pieces (" 个") or are a single character: from
+    another cell they would match too much."""
+    english_of, meanings = {}, {}
+    printed = [_printed(e, t) for e, t in pairs]
+    for english, translated in printed:
+        meanings.setdefault(translated, set()).add(english)
+    for english, translated in sorted(printed, key=lambda p: -len(p[0])):
         if not translated.strip() or english.split() == translated.split():
             continue
-        if specific_only and len(re.findall(r"[\u4e00-\u9fff]", translated)) < 2:
+        short = len(re.findall(r"[\u4e00-\u9fff]", translated)) < 2
+        if specific_only and short and (len(meanings[translated]) > 1 or len(translated.strip()) < 2
+                                        or translated.isascii()):
             continue
         english_of.setdefault(translated, english)
     if not english_of:
