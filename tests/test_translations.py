@@ -294,3 +294,21 @@ def test_the_catalogues_are_in_the_package_pip_installs(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = {f"asynclab/locale/zh-CN/{p.name}" for p in (ROOT / "asynclab" / "locale" / "zh-CN").glob("*.json")}
     assert wanted and wanted <= names, sorted(wanted - names)
+
+
+def test_a_check_verdict_and_a_hint_come_out_in_chinese(chinese):
+    """The stub of exercise 03's bounded_gather, checked and hinted at in a zh-CN kernel."""
+    from asynclab.checks import check, hint
+
+    async def bounded_gather(jobs, limit):
+        raise NotImplementedError("练习还没有完成")
+    verdict = check(bounded_gather, limit=10).message
+    assert CJK.search(verdict) and "not solved yet" not in verdict, verdict
+    from asynclab.checks import core
+    given = dict(core._hints_given)
+    try:
+        said = hint(bounded_gather).message
+    finally:                                    # other tests count hints from the first one
+        core._hints_given.clear()
+        core._hints_given.update(given)
+    assert CJK.search(said) and "Hint" not in said, said
