@@ -25,8 +25,9 @@ function niceStep(rough) {
 
 // The widget's words: English, or their translation sent by the kernel ("texts" in the data, from
 // asynclab/locale) when asynclab speaks another language.  "{name}" fields are filled from values.
+// (Named tr, as in Python: no local variable of this file may be called tr.)
 let TEXTS = {};
-function t(english, values) {
+function tr(english, values) {
   let text = TEXTS[english] || english;
   for (const [name, value] of Object.entries(values || {})) text = text.split("{" + name + "}").join(String(value));
   return text;
@@ -94,11 +95,11 @@ function render({model, el: host}) {
   root.tabIndex = 0;
   const bar = el("div", "ax-toolbar");
   const zoomIn = el("button", "ax-zoom-in", "+"), zoomOut = el("button", "ax-zoom-out", "−");
-  const whole = el("button", "ax-reset", t("whole timeline"));
-  zoomIn.title = t("zoom in (or Ctrl + wheel, or double-click)");
-  zoomOut.title = t("zoom out (or Ctrl + wheel)");
+  const whole = el("button", "ax-reset", tr("whole timeline"));
+  zoomIn.title = tr("zoom in (or Ctrl + wheel, or double-click)");
+  zoomOut.title = tr("zoom out (or Ctrl + wheel)");
   const range = el("span", "ax-range");
-  const hint = el("span", "ax-hint", t("drag to pan · Ctrl+wheel to zoom · click a task · ← → step"));
+  const hint = el("span", "ax-hint", tr("drag to pan · Ctrl+wheel to zoom · click a task · ← → step"));
   bar.append(zoomIn, zoomOut, whole, range, hint);
 
   const scroller = el("div", "ax-scroller");
@@ -106,11 +107,11 @@ function render({model, el: host}) {
   const spacer = el("div", "ax-spacer");
   scroller.append(canvas, spacer);
   const tooltip = el("div", "ax-tooltip");
-  const selection = el("div", "ax-selection", t("Click a task to see who created it and what it created."));
+  const selection = el("div", "ax-selection", tr("Click a task to see who created it and what it created."));
 
   const replay = el("div", "ax-replay");
   const controls = el("div", "ax-controls");
-  const back = el("button", "ax-back", t("◀ back")), fwd = el("button", "ax-forward", t("step ▶"));
+  const back = el("button", "ax-back", tr("◀ back")), fwd = el("button", "ax-forward", tr("step ▶"));
   const slider = el("input", "ax-slider");
   slider.type = "range"; slider.min = "0"; slider.max = String(tl.steps.length); slider.step = "1";
   const stepLabel = el("span", "ax-step-label");
@@ -168,7 +169,7 @@ function render({model, el: host}) {
       ctx.beginPath(); ctx.moveTo(x + 0.5, AXIS_HEIGHT - 6); ctx.lineTo(x + 0.5, canvasH); ctx.stroke();
     }
     ctx.textAlign = "left";
-    ctx.fillText(t("time (ms)"), 4, 14);
+    ctx.fillText(tr("time (ms)"), 4, 14);
     ctx.strokeStyle = "#999";
     ctx.beginPath(); ctx.moveTo(labelW, AXIS_HEIGHT - 0.5); ctx.lineTo(W, AXIS_HEIGHT - 0.5); ctx.stroke();
   }
@@ -233,10 +234,10 @@ function render({model, el: host}) {
       ctx.beginPath(); ctx.moveTo(x, AXIS_HEIGHT - 8); ctx.lineTo(x, canvasH); ctx.stroke();
       ctx.lineWidth = 1;
       ctx.fillStyle = NOW_COLOUR; ctx.font = "bold 11px sans-serif"; ctx.textAlign = "center";
-      ctx.fillText(t("now"), x, AXIS_HEIGHT - 2);
+      ctx.fillText(tr("now"), x, AXIS_HEIGHT - 2);
       ctx.textAlign = "left";
     }
-    range.textContent = t("showing {from} – {to} of {end}", {from: ms(view.t0), to: ms(view.t1), end: ms(end)});
+    range.textContent = tr("showing {from} – {to} of {end}", {from: ms(view.t0), to: ms(view.t1), end: ms(end)});
     root.dataset.t0 = view.t0; root.dataset.t1 = view.t1;
     root.dataset.lastDrawMs = (performance.now() - t).toFixed(2);
   }
@@ -321,13 +322,13 @@ function render({model, el: host}) {
 
   function describeSpan(j) {
     const i = tl.task[j], k = tl.kind[j];
-    const kindText = k === RUNNING ? t("running")
-      : k === READY ? t("ready (in the loop's queue, waiting for its turn)")
-      : t("waiting for {what}", {what: tl.what[j] || t("something asyncio cannot name")});
-    const lines = [[null, tl.label[i]], [t("kind"), kindText],
-                   [t("start"), ms(tl.start[j])], [t("duration"), ms(tl.end[j] - tl.start[j])]];
-    if (tl.site[j]) lines.push([t("waits at"), tl.site[j]]);
-    lines.push([t("parent"), tl.parentLabel[i] || t("none recorded")]);
+    const kindText = k === RUNNING ? tr("running")
+      : k === READY ? tr("ready (in the loop's queue, waiting for its turn)")
+      : tr("waiting for {what}", {what: tl.what[j] || tr("something asyncio cannot name")});
+    const lines = [[null, tl.label[i]], [tr("kind"), kindText],
+                   [tr("start"), ms(tl.start[j])], [tr("duration"), ms(tl.end[j] - tl.start[j])]];
+    if (tl.site[j]) lines.push([tr("waits at"), tl.site[j]]);
+    lines.push([tr("parent"), tl.parentLabel[i] || tr("none recorded")]);
     return lines;
   }
 
@@ -359,9 +360,9 @@ function render({model, el: host}) {
       showTooltip(describeSpan(span), e.offsetX, e.offsetY, tl.label[row], kind);
     } else if (row >= 0 && row < tl.n && e.offsetX < labelW) {
       const kids = tl.children[row].length;
-      showTooltip([[null, tl.label[row]], [t("outcome"), tl.outcome[row] ? t(tl.outcome[row]) : "?"],
-                   [t("parent"), tl.parentLabel[row] || t("none recorded")],
-                   [t("created"), kids === 1 ? t("{n} task", {n: kids}) : t("{n} tasks", {n: kids})]],
+      showTooltip([[null, tl.label[row]], [tr("outcome"), tl.outcome[row] ? tr(tl.outcome[row]) : "?"],
+                   [tr("parent"), tl.parentLabel[row] || tr("none recorded")],
+                   [tr("created"), kids === 1 ? tr("{n} task", {n: kids}) : tr("{n} tasks", {n: kids})]],
                   e.offsetX, e.offsetY, tl.label[row], "task");
     } else hideTooltip();
     if (span !== view.hover) { view.hover = span; requestDraw(); }
@@ -376,16 +377,16 @@ function render({model, el: host}) {
     view.selected = i;
     if (i < 0) {
       family = {parent: -1, children: new Set()};
-      selection.textContent = t("Click a task to see who created it and what it created.");
+      selection.textContent = tr("Click a task to see who created it and what it created.");
       delete root.dataset.selected;
     } else {
       family = {parent: tl.parent[i], children: new Set(tl.children[i])};
       const kids = tl.children[i].map(c => tl.label[c]);
-      const shown = kids.slice(0, 12).join(", ") + (kids.length > 12 ? t(", and {n} more", {n: kids.length - 12}) : "");
+      const shown = kids.slice(0, 12).join(", ") + (kids.length > 12 ? tr(", and {n} more", {n: kids.length - 12}) : "");
       selection.replaceChildren(
-        el("b", null, tl.label[i]), document.createTextNode(t(": created by ")),
-        el("span", "ax-parent", tl.parentLabel[i] || t("no recorded task")),
-        document.createTextNode(kids.length ? t("; created {n}: ", {n: kids.length}) : t("; created no task")),
+        el("b", null, tl.label[i]), document.createTextNode(tr(": created by ")),
+        el("span", "ax-parent", tl.parentLabel[i] || tr("no recorded task")),
+        document.createTextNode(kids.length ? tr("; created {n}: ", {n: kids.length}) : tr("; created no task")),
         el("span", "ax-children", shown));
       root.dataset.selected = tl.label[i];
     }
@@ -409,35 +410,35 @@ function render({model, el: host}) {
     const k = view.step, total = tl.steps.length;
     slider.value = String(k);
     back.disabled = k <= 0; fwd.disabled = k >= total;
-    stepLabel.textContent = total === 0 ? t("no steps recorded")
-      : k === 0 ? t("before step 1 of {total}", {total}) : t("step {k} of {total} · now = {now}", {k, total, now: ms(state.now)});
+    stepLabel.textContent = total === 0 ? tr("no steps recorded")
+      : k === 0 ? tr("before step 1 of {total}", {total}) : tr("step {k} of {total} · now = {now}", {k, total, now: ms(state.now)});
     root.dataset.step = k;
     root.dataset.now = state.now === null ? "" : state.now;
     if (k === 0) {
-      runningBox.replaceChildren(el("span", "ax-key", t("Running: ")),
-        el("span", "ax-none", t("nothing yet: press step ▶ (or →) to let the loop run one step.")));
+      runningBox.replaceChildren(el("span", "ax-key", tr("Running: ")),
+        el("span", "ax-none", tr("nothing yet: press step ▶ (or →) to let the loop run one step.")));
     } else {
-      runningBox.replaceChildren(el("span", "ax-key", t("Running: ")), taskChip(state.running, "ax-run", tl.colours.running),
-        document.createTextNode(t(" from {now} for {duration}", {now: ms(state.now), duration: ms(tl.end[state.step] - tl.start[state.step])})));
+      runningBox.replaceChildren(el("span", "ax-key", tr("Running: ")), taskChip(state.running, "ax-run", tl.colours.running),
+        document.createTextNode(tr(" from {now} for {duration}", {now: ms(state.now), duration: ms(tl.end[state.step] - tl.start[state.step])})));
     }
     const readyList = el("ol", "ax-queue");
     state.ready.slice(0, MAX_LISTED).forEach(i => {
       const li = el("li"); li.append(taskChip(i, "ax-ready-chip", tl.colours.ready)); readyList.append(li);
     });
-    if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", t("and {n} more", {n: state.ready.length - MAX_LISTED})));
-    readyBox.replaceChildren(el("span", "ax-key", t("Ready queue, next first: ")),
-      state.ready.length ? readyList : el("span", "ax-none", k === 0 ? "–" : t("empty")));
+    if (state.ready.length > MAX_LISTED) readyList.append(el("li", "ax-more", tr("and {n} more", {n: state.ready.length - MAX_LISTED})));
+    readyBox.replaceChildren(el("span", "ax-key", tr("Ready queue, next first: ")),
+      state.ready.length ? readyList : el("span", "ax-none", k === 0 ? "–" : tr("empty")));
     const waitList = el("ul", "ax-waits");
     state.waiting.slice(0, MAX_LISTED).forEach(j => {
       const li = el("li");
       li.append(taskChip(tl.task[j], "ax-wait-chip"),
-        document.createTextNode(t(" waits for {what}", {what: tl.what[j] || t("something asyncio cannot name")}) +
-                                (tl.site[j] ? t(" (at {site})", {site: tl.site[j]}) : "")));
+        document.createTextNode(tr(" waits for {what}", {what: tl.what[j] || tr("something asyncio cannot name")}) +
+                                (tl.site[j] ? tr(" (at {site})", {site: tl.site[j]}) : "")));
       waitList.append(li);
     });
-    if (state.waiting.length > MAX_LISTED) waitList.append(el("li", "ax-more", t("and {n} more", {n: state.waiting.length - MAX_LISTED})));
-    waitingBox.replaceChildren(el("span", "ax-key", t("Waiting: ")),
-      state.waiting.length ? waitList : el("span", "ax-none", k === 0 ? "–" : t("none")));
+    if (state.waiting.length > MAX_LISTED) waitList.append(el("li", "ax-more", tr("and {n} more", {n: state.waiting.length - MAX_LISTED})));
+    waitingBox.replaceChildren(el("span", "ax-key", tr("Waiting: ")),
+      state.waiting.length ? waitList : el("span", "ax-none", k === 0 ? "–" : tr("none")));
   }
   function setStep(k, fromModel) {
     k = Math.min(Math.max(k | 0, 0), tl.steps.length);

@@ -166,11 +166,11 @@ _OUTCOMES = ("result", "error", "cancelled", "pending")
 
 
 def widget_texts():
-    """{English: translation} for every text explore.js shows (its t("...") calls, and outcomes);
+    """{English: translation} for every text explore.js shows (its tr("...") calls, and outcomes);
     empty in English, where explore.js uses its own words."""
     if current() == "en":
         return {}
-    found = re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', FRONT_END[0].read_text(encoding="utf-8"))
+    found = re.findall(r'\btr\("((?:[^"\\]|\\.)*)"', FRONT_END[0].read_text(encoding="utf-8"))
     return {english: tr(english) for english in [*found, *_OUTCOMES]}
 
 

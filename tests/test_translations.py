@@ -1,7 +1,7 @@
 """The zh-CN edition: generated from the English notebooks and the catalogues, complete and current.
 
 - zh-CN/ is what `make translations` writes, byte for byte, and no cell is stale or missing;
-- every text asynclab shows (its tr() calls, the figure labels, explore.js's t() calls) has a
+- every text asynclab shows (its tr() calls, the figure labels, explore.js's tr() calls) has a
   Chinese translation with the same {fields}, and the catalogues hold nothing unused;
 - a Chinese figure has every glyph it draws (CI installs fonts-noto-cjk), and without a CJK font
   the figures keep English labels and say so once;
@@ -133,7 +133,7 @@ def _texts_in_python():
 
 def _texts_in_javascript():
     js = (ROOT / "asynclab" / "explore.js").read_text(encoding="utf-8")
-    return set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', js))
+    return set(re.findall(r'\btr\("((?:[^"\\]|\\.)*)"', js))
 
 
 def _fields(template):
@@ -312,3 +312,9 @@ def test_a_check_verdict_and_a_hint_come_out_in_chinese(chinese):
         core._hints_given.clear()
         core._hints_given.update(given)
     assert CJK.search(said) and "Hint" not in said, said
+
+
+def test_nothing_in_explore_js_hides_its_tr_function():
+    """A local `t`/`tr` once shadowed the widget's translating function: draw() threw."""
+    js = (ROOT / "asynclab" / "explore.js").read_text(encoding="utf-8")
+    assert not re.search(r"\b(?:const|let|var)\s+tr\b|\btr\s*=>|\(\s*tr\s*[,)]", js)
