@@ -369,6 +369,22 @@ def _new_handle(cls, callback, args, loop, context):
     return handle
 
 
+_MISSING = object()
+
+
+def _own_attribute(loop, name):
+    """What the loop instance itself holds under `name` (a hook put there), or _MISSING when
+    `name` is its class's method.  Found without reading loop.__dict__: once an object's __dict__
+    has been read, CPython 3.11 no longer specializes attribute lookups on it (3.12 does so less
+    well), and every `self._ready` in asyncio's own loop code would be slower for the rest of the
+    loop's life, traced or not."""
+    value = getattr(loop, name, _MISSING)
+    if getattr(value, "__self__", None) is loop and getattr(value, "__func__", None) is getattr(
+            type(loop), name, None):
+        return _MISSING                     # the class's method, bound to the loop
+    return value
+
+
 class _LoopHook:
     """What the tracer puts on one loop while traces are open on it, and takes off again."""
 
@@ -379,7 +395,7 @@ class _LoopHook:
     def __init__(self, loop):
         self.loop = loop
         self.open = 0
-        self.saved = {n: loop.__dict__[n] for n in self.NAMES if n in loop.__dict__}
+        self.saved = {n: own for n in self.NAMES if (own := _own_attribute(loop, n)) is not _MISSING}
         self.offset = _perf_counter() - loop.time()     # loop clock -> perf_counter
         self.call_soon = self._make_call_soon(loop, loop.call_soon, self.offset)
         self.call_at = self._make_call_at(loop.call_at)
@@ -392,7 +408,7 @@ class _LoopHook:
 
     def remove(self):
         for n in self.NAMES:
-            if self.loop.__dict__.get(n) is not getattr(self, n):
+            if getattr(self.loop, n, None) is not getattr(self, n):
                 continue                    # replaced while the trace was open: that one stays
             try:
                 if n in self.saved:
@@ -409,7 +425,7 @@ class _LoopHook:
         # own (not a subclass's, nor another hook's), such a callback is queued here just as it
         # would queue it, saving a second call (with its *args and context= to pass on) per
         # callback.  In debug mode (more checks, a traceback per handle) asyncio's does it.
-        plain = ("call_soon" not in loop.__dict__
+        plain = (_own_attribute(loop, "call_soon") is _MISSING
                  and type(loop).call_soon is base_events.BaseEventLoop.call_soon
                  and type(loop)._call_soon is base_events.BaseEventLoop._call_soon)
 
@@ -543,7 +559,7 @@ def _sleep_timer_fired(when, future, result):
 
 
 def _hook_for(loop):
-    hook = getattr(loop.__dict__.get("call_soon"), "hook", None)
+    hook = getattr(_own_attribute(loop, "call_soon"), "hook", None)
     if not isinstance(hook, _LoopHook):
         hook = _LoopHook(loop)
         hook.install()
