@@ -19,8 +19,9 @@ Ready versus waiting: a task is *ready* from the moment its step is queued (for 
 the moment its timer was due) until the step starts; before that it was *waiting*, for what
 the coroutine was suspended in, at the learner's line where it was suspended.
 
-Cheap enough to leave on: a step appends four floats, a label, a code object and an int to flat
-arrays owned by the Timeline; the records the lessons read are built from them when asked for.
+Cheap enough to leave on: a step appends seven items to a list owned by the Timeline (its row,
+three perf_counter stamps, a label, a code object and an instruction offset); the records the
+lessons read are built from them when asked for.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ _Handle = events.Handle
 # Handle._run's "Exception in callback ..." text: 3.13 added debug= (where the callback was defined).
 _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 13)
 _Task = asyncio.Task
+# The C Task's methods, called as functions: `task.done()` looks `done` up anew at every call
+# (CPython 3.11 cannot specialize a method lookup on a Task), `_done(task)` does not.
+_done, _get_coro, _get_name = _Task.done, _Task.get_coro, _Task.get_name
+_run_in = contextvars.Context.run          # likewise: _run_in(context, ...) is context.run(...)
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
 
@@ -62,9 +67,10 @@ _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
 # loop (ipykernel 7 starts tasks for queued cells during "Run All") does not, and is not recorded.
 _OPEN_TRACES = contextvars.ContextVar("asynclab_open_traces", default=())
 
-# In a traced task's own context: (id(task), ((timeline, row), ...)).  A new task starts with a
-# copy of its creator's value, which names the creator's rows (its parent); registering the task
-# replaces it with the task's own.  The traced block's code holds (id(its task), ()).
+# In a traced task's own context: (id(task), timeline, row, timeline, row, ...), one flat tuple
+# (one object for the garbage collector to follow, per task).  A new task starts with a copy of
+# its creator's value, which names the creator's rows (its parent); registering the task
+# replaces it with the task's own.  The traced block's code holds (id(its task),).
 _TASK_ROWS = contextvars.ContextVar("asynclab_task_rows", default=None)
 
 # The due time (loop clock) of the sleep timer that is firing right now, or None.
@@ -74,9 +80,9 @@ _eager_start = None
 # The C Task's step callback type, learnt from the first step seen.
 _STEP_TYPE = None
 
-# A trace packs its steps' numbers into its array once this many wait in its list (checked when
-# a task is created): 6,000 steps, about 0.7 MB as Python floats in the list, 240 kB packed.
-_PACK_AT = 5 * 6000
+# A trace packs its steps into its arrays once this many items wait in its list (checked when a
+# task is created): 6,000 steps, about 0.8 MB in the list, 0.35 MB packed.
+_PACK_AT = 7 * 6000
 
 
 def _wait_labels():
@@ -106,6 +112,7 @@ def _wait_labels():
 # level of every walk); _CODES_SEEN keeps each one alive, so that no other takes its id.
 _CODES_SEEN = list(_wait_labels().items())
 _CODE_KIND = {id(code): label for code, label in _CODES_SEEN}
+_kind_of = _CODE_KIND.get
 _LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep for p in (
     asyncio.__file__, os.__file__, __file__)} | {
     os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")}))
@@ -184,47 +191,17 @@ class TaskRecord:
                 f"created={self.created * 1000:.1f}ms finished={fin} steps={len(self.running)}>")
 
 
+def _pairs(value):
+    """The ((timeline, row), ...) of a _TASK_ROWS value (id(task), timeline, row, timeline, row, ...)."""
+    return tuple(zip(value[1::2], value[2::2]))
+
+
 def _task_rows(task):
     """A task's ((timeline, row), ...) if it is traced and we can see its context, else ()."""
     if not _HAS_TASK_CONTEXT:
         return ()
     value = task.get_context().get(_TASK_ROWS)
-    return value[1] if value is not None and value[0] == id(task) else ()
-
-
-def _wait_of(task):
-    """(label, code, lasti) for a suspended task: what it waits for, and where in whose code."""
-    label = site = None
-    c = task.get_coro()
-    while True:                             # walk down the chain of awaits to the innermost
-        kind = type(c)
-        if kind is _CoroutineType:
-            code, following = c.cr_code, c.cr_await
-        elif kind is _GeneratorType:        # @types.coroutine generators, e.g. asyncio's sleep(0)
-            code, following = c.gi_code, c.gi_yieldfrom
-        else:                               # a Future, None, or an awaitable we cannot see into
-            break
-        what = _CODE_KIND.get(id(code))
-        if what is None:
-            what = _code_kind(code)
-        if what is True:
-            site = c
-        elif what is not False:
-            label = what
-        c = following
-    if label is None:
-        waiter = task._fut_waiter
-        if isinstance(waiter, _Task):      # awaiting another task: name it now, it may vanish
-            rows = _task_rows(waiter)
-            row_label = rows[0][0]._labels.get(rows[0][1]) if rows else None
-            coro_name = getattr(waiter.get_coro(), "__name__", "?")
-            label = "task " + _display_name(waiter.get_name(), row_label, coro_name)
-        elif type(waiter).__name__ == "_GatheringFuture":
-            label = "gather"
-    if site is None:
-        return label, None, -1
-    frame = site.cr_frame if type(site) is _CoroutineType else site.gi_frame
-    return label, site.cr_code if type(site) is _CoroutineType else site.gi_code, frame.f_lasti
+    return _pairs(value) if value is not None and value[0] == id(task) else ()
 
 
 def _outcome(task):
@@ -233,34 +210,95 @@ def _outcome(task):
     return "error" if task._exception is not None else "result"
 
 
-def _record_step(rows, task, ready_at, start, end, first):
-    """Append one finished step of `task` to each open trace that records it."""
-    if task.done():
+def _wait_of(task):
+    """(label, code, lasti) for a task suspended after a step: what it waits for, and where.
+
+    It walks down the task's chain of awaits to the innermost.  The innermost asyncio function
+    with a label says what (Semaphore.acquire: "Semaphore"); the innermost coroutine of the
+    learner's own code says where: its code object and the offset of the instruction it is
+    suspended at (the line is worked out from them only when the records are built).  This runs
+    after nearly every step, so it is written for speed."""
+    label = site = None
+    c = _get_coro(task)
+    while True:
+        if type(c) is _CoroutineType:
+            code = c.cr_code
+            following = c.cr_await
+        elif type(c) is _GeneratorType:     # @types.coroutine generators, e.g. asyncio's sleep(0)
+            code = c.gi_code
+            following = c.gi_yieldfrom
+        else:                               # a Future, None, or an awaitable we cannot see into
+            break
+        what = _kind_of(id(code))           # True: the learner's code; a label; False: library
+        if what:
+            if what is True:
+                site, site_code = c, code
+            else:
+                label = what
+        elif what is None and _code_kind(code):         # first met, and the learner's
+            site, site_code = c, code
+        c = following
+    if label is None:
+        label = _waiter_label(task)
+    if site is None:
+        return label, None, -1
+    return label, site_code, (site.cr_frame if type(site) is _CoroutineType else site.gi_frame).f_lasti
+
+
+def _record_step(value, task, ready_at, start, end, first):
+    """Append one finished step of `task` to each open trace that records it.
+
+    `value` is the task's _TASK_ROWS value, (id(task), timeline, row, timeline, row, ...).  A
+    step is seven items appended to one list of its timeline (_raw).  _TracedStep._run writes
+    out the usual case (neither the first nor the last step, one trace open)."""
+    if _done(task):                         # its last step
         label, code, lasti = None, None, -1
-        outcome, name = _outcome(task), task.get_name()
+        outcome, name = _outcome(task), _get_name(task)
     else:
         label, code, lasti = _wait_of(task)
-        outcome, name = None, (task.get_name() if first else None)
-    for timeline, row in rows:
+        outcome = None
+        name = _get_name(task) if first else None       # names given after create_task
+    for k in range(1, len(value), 2) if len(value) > 3 else _ONE_TRACE:
+        timeline = value[k]
         if timeline._open:
-            timeline._numbers.extend((row, ready_at, start, end, lasti))
-            timeline._waits.append(label)
-            timeline._sites.append(code)
+            row = value[k + 1]
+            timeline._raw.extend((row, ready_at, start, end, label, code, lasti))
             if name is not None:
                 timeline._names[row] = name
             if outcome is not None:
                 timeline._outcomes[row] = outcome
 
 
+_ONE_TRACE = (1,)           # the usual _TASK_ROWS value has one timeline, at index 1
+
+
+def _waiter_label(task):
+    """What a task waits for when no asyncio function on its chain of awaits says: another
+    task (named now: it may vanish), a gather, or None (a Future we know nothing about)."""
+    waiter = task._fut_waiter
+    if isinstance(waiter, _Task):
+        rows = _task_rows(waiter)
+        row_label = rows[0][0]._labels.get(rows[0][1]) if rows else None
+        coro_name = getattr(waiter.get_coro(), "__name__", "?")
+        return "task " + _display_name(waiter.get_name(), row_label, coro_name)
+    if type(waiter).__name__ == "_GatheringFuture":
+        return "gather"
+    return None
+
+
 class _TracedStep(events.Handle):
     """The loop's Handle for one step of a traced task, timed when it runs."""
 
-    __slots__ = ("_rows", "_ready_at", "_first")
+    __slots__ = ("_task", "_rows", "_ready_at", "_first")
+
+    # call_soon below sets every field itself, without Handle.__init__ (which asks the loop for
+    # its debug flag each time); `_TracedStep()` then makes a bare one, as fast as Python can.
+    __init__ = object.__init__
 
     def _run(self):
         start = _perf_counter()
         try:
-            self._context.run(self._callback, *self._args)
+            _run_in(self._context, self._callback, *self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:        # as events.Handle._run does
@@ -275,34 +313,31 @@ class _TracedStep(events.Handle):
             self._loop.call_exception_handler(context)
             return
         end = _perf_counter()
-        # The hot path: written out here rather than calling _record_step.
-        task = self._callback.__self__
-        if task.done() or self._first:
-            _record_step(self._rows, task, self._ready_at, start, end, self._first)
+        task, value = self._task, self._rows
+        if self._first or len(value) > 3 or _done(task):    # first or last step, nested traces
+            _record_step(value, task, self._ready_at, start, end, self._first)
             return
         label, code, lasti = _wait_of(task)
-        ready_at = self._ready_at
-        for timeline, row in self._rows:
-            if timeline._open:
-                timeline._numbers.extend((row, ready_at, start, end, lasti))
-                timeline._waits.append(label)
-                timeline._sites.append(code)
+        timeline = value[1]
+        if timeline._open:
+            timeline._raw.extend((value[2], self._ready_at, start, end, label, code, lasti))
 
 
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
 
 
-def _parent_row(parent_rows, timeline):
-    for t, r in parent_rows:
-        if t is timeline:
-            return r
+def _parent_row(parent, timeline):
+    """The row in `timeline` of the task whose _TASK_ROWS value is `parent` (-1: none)."""
+    for k in range(1, len(parent), 2):
+        if parent[k] is timeline:
+            return parent[k + 1]
     return -1
 
 
 def _set_rows(task, context, loop, value):
     """Store a task's rows in its context; False if that cannot be done."""
     try:
-        context.run(_TASK_ROWS.set, value)
+        _run_in(context, _set_task_rows, value)
     except RuntimeError:                    # its context is in use right now
         if asyncio.current_task(loop) is not task:
             return False
@@ -310,55 +345,55 @@ def _set_rows(task, context, loop, value):
     return True
 
 
-def _register(task, context, loop, created, coro=None, set_rows=True):
-    """Give a new task a row in each open trace of its context; returns its rows (or None).
+_set_task_rows = _TASK_ROWS.set
 
-    `set_rows` False: the task is done already (an eager task), its context is not needed.
+
+def _register(task, context, loop, created, coro=None, set_rows=True):
+    """Give a new task a row in each open trace of its context.
+
+    Returns the task's _TASK_ROWS value, (id(task), timeline, row, timeline, row, ...), or None
+    if no trace records it.  `set_rows` False: the task is done already (an eager task), its
+    context is not needed.
     """
     traces = context.get(_OPEN_TRACES)
-    parent = context.get(_TASK_ROWS)
-    parent_rows = parent[1] if parent is not None else ()
     if len(traces) == 1:                    # the usual case, written out: it runs once per task
         timeline = traces[0]
         if not timeline._open or timeline.loop is not loop:
             return None
-        if len(timeline._numbers) >= _PACK_AT:
-            timeline._pack()
-        own = ((timeline, len(timeline._parents)),)
-        if set_rows and not _set_rows(task, context, loop, (id(task), own)):
+        value = (id(task), timeline, len(timeline._parents))
+    else:
+        value = [id(task)]
+        for timeline in traces:
+            if timeline._open and timeline.loop is loop:
+                value += (timeline, len(timeline._parents))
+        if len(value) == 1:
             return None
-        if coro is None:
-            coro = task.get_coro()
-        timeline._created.append(created)
-        timeline._coro_names.append(getattr(coro, "__name__", None) or type(coro).__name__)
-        timeline._parents.append(parent_rows[0][1] if parent_rows and parent_rows[0][0] is timeline
-                                 else _parent_row(parent_rows, timeline))
-        return own
-    rows = []
-    for timeline in traces:
-        if timeline._open and timeline.loop is loop:
-            if len(timeline._numbers) >= _PACK_AT:
-                timeline._pack()
-            rows.append((timeline, len(timeline._parents), _parent_row(parent_rows, timeline)))
-    if not rows:
-        return None
-    own = tuple((t, r) for t, r, _ in rows)
-    if set_rows and not _set_rows(task, context, loop, (id(task), own)):
+        value = tuple(value)
+    parent = context.get(_TASK_ROWS)        # its creator's (its context is a copy of theirs)
+    if set_rows and not _set_rows(task, context, loop, value):
         return None
     if coro is None:
-        coro = task.get_coro()
+        coro = _get_coro(task)
     coro_name = getattr(coro, "__name__", None) or type(coro).__name__
-    for timeline, row, parent_row in rows:
+    for k in range(1, len(value), 2) if len(value) > 3 else _ONE_TRACE:
+        timeline = value[k]
+        if len(timeline._raw) >= _PACK_AT:
+            timeline._pack()
         timeline._created.append(created)
         timeline._coro_names.append(coro_name)
-        timeline._parents.append(parent_row)
-    return own
+        if parent is None or len(parent) == 1:          # created by the traced block's code
+            timeline._parents.append(-1)
+        elif parent[1] is timeline:         # the usual case: the creator's first (only) row
+            timeline._parents.append(parent[2])
+        else:
+            timeline._parents.append(_parent_row(parent, timeline))
+    return value
 
 
 def _new_handle(cls, callback, args, loop, context):
     """A Handle (or _TracedStep) as Handle.__init__ makes one outside debug mode, without the
     call to loop.get_debug() it makes."""
-    handle = cls.__new__(cls)
+    handle = _new(cls)
     handle._callback = callback
     handle._args = args
     handle._cancelled = False
@@ -367,6 +402,9 @@ def _new_handle(cls, callback, args, loop, context):
     handle._repr = None
     handle._context = context
     return handle
+
+
+_new = object.__new__
 
 
 _MISSING = object()
@@ -439,37 +477,46 @@ class _LoopHook:
                     task = callback.__self__
                     value = context.get(_TASK_ROWS)
                     first = False
-                    if value is not None and value[0] == id(task):
-                        rows = value[1]
-                        if rows:
+                    if value is not None and value[0] == id(task):      # a traced task's
+                        if len(value) == 1:         # the traced block's own code: not traced
+                            value = None
+                        else:
                             due = _timer_due
                             ready_at = _perf_counter() if due is None else due + offset
-                    elif context.get(_OPEN_TRACES) and isinstance(task, _Task):
-                        if kind.__name__ == "TaskStepMethWrapper":
+                    elif context.get(_OPEN_TRACES) and isinstance(task, _Task):   # a new task
+                        if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
                         if _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
                             # an eager task's first step ran inside create_task and yielded
-                            rows = _register(task, context, loop, _eager_start)
-                            if rows:
-                                _record_step(rows, task, _eager_start, _eager_start, now, True)
-                            first = True            # it is named after create_task returns
+                            value = _register(task, context, loop, _eager_start)
+                            if value:
+                                _record_step(value, task, _eager_start, _eager_start, now, True)
                         else:
-                            rows = _register(task, context, loop, now)
-                            first = True
+                            value = _register(task, context, loop, now)
+                        first = True                # named after this step (create_task names it)
                     else:
-                        rows = None
-                    if rows:
+                        value = None
+                    if value is not None:
                         if loop._closed:
                             raise RuntimeError("Event loop is closed")
                         if loop._debug:
                             loop._check_thread()
-                            handle = _TracedStep(callback, args, loop, context)
+                            handle = _TracedStep()
+                            _Handle.__init__(handle, callback, args, loop, context)
                             if handle._source_traceback:      # as loop.call_soon trims it
                                 del handle._source_traceback[-1]
-                        else:
-                            handle = _new_handle(_TracedStep, callback, args, loop, context)
-                        handle._rows = rows
+                        else:                       # as Handle.__init__ does (written out)
+                            handle = _TracedStep()
+                            handle._callback = callback
+                            handle._args = args
+                            handle._cancelled = False
+                            handle._loop = loop
+                            handle._source_traceback = None
+                            handle._repr = None
+                            handle._context = context
+                        handle._task = task
+                        handle._rows = value
                         handle._ready_at = ready_at
                         handle._first = first
                         ready.append(handle)
@@ -514,22 +561,22 @@ class _LoopHook:
             if task.done():                 # ran to its end inside create_task
                 context = kwargs.get("context") or contextvars.copy_context()
                 if context.get(_OPEN_TRACES):
-                    rows = _register(task, context, loop, start, coro, set_rows=False)
-                    if rows:
-                        _record_step(rows, task, start, start, end, True)
-                        for timeline, row in rows:  # asyncio.create_task names it after this
+                    value = _register(task, context, loop, start, coro, set_rows=False)
+                    if value:
+                        _record_step(value, task, start, start, end, True)
+                        for timeline, row in _pairs(value):  # create_task names it after this
                             timeline._done_at_birth.append((row, weakref.ref(task)))
                 return _drop_our_frames(task)
             context = task.get_context()
             value = context.get(_TASK_ROWS)
             if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
-                rows = _register(task, context, loop, start)    # it ran eagerly, no step queued
-                if rows:
-                    _record_step(rows, task, start, start, end, True)
+                value = _register(task, context, loop, start)   # it ran eagerly, no step queued
+                if value:
+                    _record_step(value, task, start, start, end, True)
                 value = context.get(_TASK_ROWS)
             if value is not None and value[0] == id(task):
                 name = task.get_name()      # create_task names the task after the factory
-                for timeline, row in value[1]:
+                for timeline, row in _pairs(value):
                     timeline._names[row] = name
             return _drop_our_frames(task)
 
@@ -599,20 +646,20 @@ class Timeline:
         self._ended = None
         self._records = None
         # Per task, by creation order (its row):
-        self._created = array("d")          # perf_counter at creation
+        self._created = []                  # perf_counter at creation
         self._coro_names = []               # its coroutine's name
-        self._parents = array("i")          # the row of the task that created it, -1: the block
+        self._parents = []                  # the row of the task that created it, -1: the block
         self._names = {}                    # row -> its name, as last seen
         self._outcomes = {}                 # row -> how it ended (absent: pending)
         self._labels = {}                   # row -> label (simulated I/O sets these)
         self._done_at_birth = []            # (row, weakref) of eager tasks done inside create_task
-        # Per step: row, ready since, start, end (perf_counter) and the instruction offset in
-        # the learner's frame it waited in, as five numbers; what the task then waited for (a
-        # label, or None after its last step); that frame's code object.  The numbers go to a
-        # plain list first (an array's append parses each number, a list's does not) and are
-        # packed into the array of doubles now and then (_pack): 40 bytes a step, not ~140.
-        self._numbers = []
-        self._steps = array("d")
+        # Per step, seven items appended to one plain list (one call a step): the task's row;
+        # ready since, start and end (perf_counter); what the task then waited for (a label, or
+        # None after its last step); the code object of the learner's frame it waited in and
+        # the instruction offset there (-1: none).  Now and then (_pack) the numbers move to an
+        # array of doubles and the rest to two lists: 56 bytes a step instead of ~130.
+        self._raw = []
+        self._steps = array("d")            # row, ready since, start, end, offset: 5 a step
         self._waits = []
         self._sites = []
 
@@ -678,11 +725,16 @@ class Timeline:
         return records
 
     def _pack(self):
-        """Move the numbers of the steps recorded so far from the list into the array."""
-        numbers = self._numbers
-        if numbers:
+        """Move the steps recorded so far from the plain list into the array and lists."""
+        raw = self._raw
+        if raw:
+            numbers = [None] * (len(raw) // 7 * 5)
+            for k in range(5):              # row, ready since, start, end, offset
+                numbers[k::5] = raw[(0, 1, 2, 3, 6)[k]::7]
             self._steps.frombytes(struct.pack(f"{len(numbers)}d", *numbers))
-            numbers.clear()
+            self._waits += raw[4::7]
+            self._sites += raw[5::7]
+            raw.clear()
 
     def _close(self):
         self._pack()
@@ -759,7 +811,7 @@ def label_current_task(label):
     value = _TASK_ROWS.get()
     if task is None or value is None or value[0] != id(task):
         return
-    for timeline, row in value[1]:
+    for timeline, row in _pairs(value):
         if timeline._open:
             timeline._labels.setdefault(row, label)
 
@@ -793,7 +845,7 @@ async def trace():
     value = _TASK_ROWS.get()
     rows_token = None
     if value is None or value[0] != id(task):       # the block's own code: children have no parent
-        rows_token = _TASK_ROWS.set((id(task), ()))
+        rows_token = _TASK_ROWS.set((id(task),))
     token = _OPEN_TRACES.set(_OPEN_TRACES.get() + (timeline,))
     interrupt = InterruptWatch()
     try:
