@@ -57,7 +57,7 @@ _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 13)
 _Task = asyncio.Task
 # The C Task's methods, called as functions: `task.done()` looks `done` up anew at every call
 # (CPython 3.11 cannot specialize a method lookup on a Task), `_done(task)` does not.
-_done, _get_coro, _get_name = _Task.done, _Task.get_coro, _Task.get_name
+_done, _cancelled, _get_coro, _get_name = _Task.done, _Task.cancelled, _Task.get_coro, _Task.get_name
 _run_in = contextvars.Context.run          # likewise: _run_in(context, ...) is context.run(...)
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
@@ -205,7 +205,7 @@ def _task_rows(task):
 
 
 def _outcome(task):
-    if task.cancelled():
+    if _cancelled(task):
         return "cancelled"
     return "error" if task._exception is not None else "result"
 
@@ -220,7 +220,7 @@ def _wait_of(task):
     after nearly every step, so it is written for speed."""
     label = site = None
     c = _get_coro(task)
-    while True:
+    while True:                             # (written out in _TracedStep._run: keep the two alike)
         if type(c) is _CoroutineType:
             code = c.cr_code
             following = c.cr_await
@@ -250,7 +250,7 @@ def _record_step(value, task, ready_at, start, end, first):
 
     `value` is the task's _TASK_ROWS value, (id(task), timeline, row, timeline, row, ...).  A
     step is seven items appended to one list of its timeline (_raw).  _TracedStep._run writes
-    out the usual case (neither the first nor the last step, one trace open)."""
+    out the usual case, one trace open."""
     if _done(task):                         # its last step
         label, code, lasti = None, None, -1
         outcome, name = _outcome(task), _get_name(task)
@@ -298,7 +298,10 @@ class _TracedStep(events.Handle):
     def _run(self):
         start = _perf_counter()
         try:
-            _run_in(self._context, self._callback, *self._args)
+            if self._args:                  # a wakeup: task_wakeup(future), its one argument
+                _run_in(self._context, self._callback, self._args[0])
+            else:                           # a step: no argument (`*args` costs a call to build)
+                _run_in(self._context, self._callback)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:        # as events.Handle._run does
@@ -314,13 +317,48 @@ class _TracedStep(events.Handle):
             return
         end = _perf_counter()
         task, value = self._task, self._rows
-        if self._first or len(value) > 3 or _done(task):    # first or last step, nested traces
+        if len(value) > 3:                  # traces inside traces: the general case
             _record_step(value, task, self._ready_at, start, end, self._first)
             return
-        label, code, lasti = _wait_of(task)
-        timeline = value[1]
-        if timeline._open:
-            timeline._raw.extend((value[2], self._ready_at, start, end, label, code, lasti))
+        # One trace open, the usual case: _record_step written out.
+        timeline, row = value[1], value[2]
+        if not timeline._open:
+            return
+        if _done(task):                     # its last step
+            timeline._raw.extend((row, self._ready_at, start, end, None, None, -1))
+            timeline._names[row] = _get_name(task)
+            timeline._outcomes[row] = _outcome(task)
+            return
+        # What it waits for now, and where: _wait_of(task), written out (a call fewer a step).
+        label = site = None
+        c = _get_coro(task)
+        while True:
+            if type(c) is _CoroutineType:
+                code = c.cr_code
+                following = c.cr_await
+            elif type(c) is _GeneratorType:
+                code = c.gi_code
+                following = c.gi_yieldfrom
+            else:
+                break
+            what = _kind_of(id(code))
+            if what:
+                if what is True:
+                    site, site_code = c, code
+                else:
+                    label = what
+            elif what is None and _code_kind(code):
+                site, site_code = c, code
+            c = following
+        if label is None:
+            label = _waiter_label(task)
+        if site is None:
+            site_code, lasti = None, -1
+        else:
+            lasti = (site.cr_frame if type(site) is _CoroutineType else site.gi_frame).f_lasti
+        timeline._raw.extend((row, self._ready_at, start, end, label, site_code, lasti))
+        if self._first:                     # create_task names a task after making it
+            timeline._names[row] = _get_name(task)
 
 
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
@@ -656,12 +694,16 @@ class Timeline:
         # Per step, seven items appended to one plain list (one call a step): the task's row;
         # ready since, start and end (perf_counter); what the task then waited for (a label, or
         # None after its last step); the code object of the learner's frame it waited in and
-        # the instruction offset there (-1: none).  Now and then (_pack) the numbers move to an
-        # array of doubles and the rest to two lists: 56 bytes a step instead of ~130.
+        # the instruction offset there (-1: none).  Now and then (_pack) they move to arrays
+        # and lists, one per item: 48 bytes a step instead of ~130.
         self._raw = []
-        self._steps = array("d")            # row, ready since, start, end, offset: 5 a step
+        self._step_rows = array("i")
+        self._readies = array("d")
+        self._starts = array("d")
+        self._ends = array("d")
         self._waits = []
         self._sites = []
+        self._offsets = array("i")
 
     @property
     def duration(self):
@@ -688,10 +730,11 @@ class Timeline:
         last_end = [None] * n               # end of the task's previous step
         last_wait = [None] * n              # (what, site) after it
         self._pack()
-        s, sites = self._steps, self._sites
-        for k, what in enumerate(self._waits):
-            row = int(s[5 * k])
-            ready_at, start, end = s[5 * k + 1] - o, s[5 * k + 2] - o, s[5 * k + 3] - o
+        readies, starts, ends, sites, offsets = (
+            self._readies, self._starts, self._ends, self._sites, self._offsets)
+        for k, row in enumerate(self._step_rows):
+            what = self._waits[k]
+            ready_at, start, end = readies[k] - o, starts[k] - o, ends[k] - o
             prev = last_end[row]
             ready_at = min(max(ready_at, prev if prev is not None else ready_at), start)
             if prev is not None:
@@ -703,7 +746,7 @@ class Timeline:
             running[row].append((start, end))
             last_end[row] = end
             code = sites[k]
-            site = None if code is None else Site(code.co_filename, _line_of(code, int(s[5 * k + 4])),
+            site = None if code is None else Site(code.co_filename, _line_of(code, offsets[k]),
                                                   code.co_name)
             last_wait[row] = (what, site)
         records = []
@@ -725,15 +768,18 @@ class Timeline:
         return records
 
     def _pack(self):
-        """Move the steps recorded so far from the plain list into the array and lists."""
+        """Move the steps recorded so far from the plain list into the arrays and lists."""
         raw = self._raw
         if raw:
-            numbers = [None] * (len(raw) // 7 * 5)
-            for k in range(5):              # row, ready since, start, end, offset
-                numbers[k::5] = raw[(0, 1, 2, 3, 6)[k]::7]
-            self._steps.frombytes(struct.pack(f"{len(numbers)}d", *numbers))
+            n = len(raw) // 7
+            ints, doubles = f"{n}i", f"{n}d"
+            self._step_rows.frombytes(struct.pack(ints, *raw[0::7]))
+            self._readies.frombytes(struct.pack(doubles, *raw[1::7]))
+            self._starts.frombytes(struct.pack(doubles, *raw[2::7]))
+            self._ends.frombytes(struct.pack(doubles, *raw[3::7]))
             self._waits += raw[4::7]
             self._sites += raw[5::7]
+            self._offsets.frombytes(struct.pack(ints, *raw[6::7]))
             raw.clear()
 
     def _close(self):
