@@ -372,17 +372,6 @@ def _parent_row(parent, timeline):
     return -1
 
 
-def _set_rows(task, context, loop, value):
-    """Store a task's rows in its context; False if that cannot be done."""
-    try:
-        _run_in(context, _set_task_rows, value)
-    except RuntimeError:                    # its context is in use right now
-        if asyncio.current_task(loop) is not task:
-            return False
-        _TASK_ROWS.set(value)               # its eager first step runs in it: we are inside
-    return True
-
-
 _set_task_rows = _TASK_ROWS.set
 
 
@@ -408,11 +397,19 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
             return None
         value = tuple(value)
     parent = context.get(_TASK_ROWS)        # its creator's (its context is a copy of theirs)
-    if set_rows and not _set_rows(task, context, loop, value):
-        return None
+    if set_rows:                            # store the task's own in its context
+        try:
+            _run_in(context, _set_task_rows, value)
+        except RuntimeError:                # its context is in use right now
+            if asyncio.current_task(loop) is not task:
+                return None
+            _TASK_ROWS.set(value)           # its eager first step runs in it: we are inside
     if coro is None:
         coro = _get_coro(task)
-    coro_name = getattr(coro, "__name__", None) or type(coro).__name__
+    if type(coro) is _CoroutineType:
+        coro_name = coro.__name__
+    else:                                   # a generator-based coroutine, or some awaitable
+        coro_name = getattr(coro, "__name__", None) or type(coro).__name__
     for k in range(1, len(value), 2) if len(value) > 3 else _ONE_TRACE:
         timeline = value[k]
         if len(timeline._raw) >= _PACK_AT:
@@ -426,20 +423,6 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
         else:
             timeline._parents.append(_parent_row(parent, timeline))
     return value
-
-
-def _new_handle(cls, callback, args, loop, context):
-    """A Handle (or _TracedStep) as Handle.__init__ makes one outside debug mode, without the
-    call to loop.get_debug() it makes."""
-    handle = _new(cls)
-    handle._callback = callback
-    handle._args = args
-    handle._cancelled = False
-    handle._loop = loop
-    handle._source_traceback = None
-    handle._repr = None
-    handle._context = context
-    return handle
 
 
 _new = object.__new__
@@ -562,8 +545,14 @@ class _LoopHook:
             if plain and not loop._debug:
                 if loop._closed:
                     raise RuntimeError("Event loop is closed")
-                handle = _new_handle(_Handle, callback, args, loop,
-                                     contextvars.copy_context() if context is None else context)
+                handle = _new(_Handle)              # as Handle.__init__ does (written out)
+                handle._callback = callback
+                handle._args = args
+                handle._cancelled = False
+                handle._loop = loop
+                handle._source_traceback = None
+                handle._repr = None
+                handle._context = contextvars.copy_context() if context is None else context
                 ready.append(handle)
                 return handle
             return _drop_our_frames(real_call_soon(callback, *args, context=context))

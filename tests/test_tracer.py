@@ -596,7 +596,7 @@ def test_a_hook_the_program_puts_on_the_loop_during_a_trace_stays():
 def test_a_step_that_raises_is_reported_as_asyncio_reports_it():
     """What the loop's exception handler gets when a traced step's callback raises (on 3.11 and
     3.12, asyncio's message takes no debug= argument)."""
-    from asynclab.tracer import _TracedStep, _new_handle
+    from asynclab.tracer import _TracedStep
 
     def boom():
         raise ValueError("boom")
@@ -608,8 +608,9 @@ def test_a_step_that_raises_is_reported_as_asyncio_reports_it():
             (context["message"], repr(context["exception"]))))
         ctx = contextvars.copy_context()
         asyncio.Handle(boom, (), loop, ctx)._run()
-        step = _new_handle(_TracedStep, boom, (), loop, ctx)
-        step._rows, step._ready_at, step._first = (), 0.0, False
+        step = _TracedStep()                # as the tracer makes one in debug mode
+        asyncio.Handle.__init__(step, boom, (), loop, ctx)
+        step._task, step._rows, step._ready_at, step._first = None, (), 0.0, False
         step._run()
         return seen
 
