@@ -375,14 +375,14 @@ def _parent_row(parent, timeline):
 _set_task_rows = _TASK_ROWS.set
 
 
-def _register(task, context, loop, created, coro=None, set_rows=True):
+def _register(task, context, loop, created, traces, parent, coro=None, set_rows=True):
     """Give a new task a row in each open trace of its context.
 
-    Returns the task's _TASK_ROWS value, (id(task), timeline, row, timeline, row, ...), or None
-    if no trace records it.  `set_rows` False: the task is done already (an eager task), its
-    context is not needed.
+    `traces` and `parent` are what its context holds (its creator's: the context is a copy of
+    theirs) under _OPEN_TRACES and _TASK_ROWS.  Returns the task's own _TASK_ROWS value,
+    (id(task), timeline, row, timeline, row, ...), or None if no trace records it.  `set_rows`
+    False: the task is done already (an eager task), its context is not needed.
     """
-    traces = context.get(_OPEN_TRACES)
     if len(traces) == 1:                    # the usual case, written out: it runs once per task
         timeline = traces[0]
         if not timeline._open or timeline.loop is not loop:
@@ -396,7 +396,6 @@ def _register(task, context, loop, created, coro=None, set_rows=True):
         if len(value) == 1:
             return None
         value = tuple(value)
-    parent = context.get(_TASK_ROWS)        # its creator's (its context is a copy of theirs)
     if set_rows:                            # store the task's own in its context
         try:
             _run_in(context, _set_task_rows, value)
@@ -504,17 +503,17 @@ class _LoopHook:
                         else:
                             due = _timer_due
                             ready_at = _perf_counter() if due is None else due + offset
-                    elif context.get(_OPEN_TRACES) and isinstance(task, _Task):   # a new task
+                    elif (traces := context.get(_OPEN_TRACES)) and isinstance(task, _Task):  # a new task
                         if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
                         if _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
                             # an eager task's first step ran inside create_task and yielded
-                            value = _register(task, context, loop, _eager_start)
+                            value = _register(task, context, loop, _eager_start, traces, value)
                             if value:
                                 _record_step(value, task, _eager_start, _eager_start, now, True)
                         else:
-                            value = _register(task, context, loop, now)
+                            value = _register(task, context, loop, now, traces, value)
                         first = True                # named after this step (create_task names it)
                     else:
                         value = None
@@ -587,8 +586,10 @@ class _LoopHook:
                 return task
             if task.done():                 # ran to its end inside create_task
                 context = kwargs.get("context") or contextvars.copy_context()
-                if context.get(_OPEN_TRACES):
-                    value = _register(task, context, loop, start, coro, set_rows=False)
+                traces = context.get(_OPEN_TRACES)
+                if traces:
+                    value = _register(task, context, loop, start, traces, context.get(_TASK_ROWS),
+                                      coro, set_rows=False)
                     if value:
                         _record_step(value, task, start, start, end, True)
                         for timeline, row in _pairs(value):  # create_task names it after this
@@ -596,8 +597,10 @@ class _LoopHook:
                 return _drop_our_frames(task)
             context = task.get_context()
             value = context.get(_TASK_ROWS)
-            if (value is None or value[0] != id(task)) and context.get(_OPEN_TRACES):
-                value = _register(task, context, loop, start)   # it ran eagerly, no step queued
+            traces = context.get(_OPEN_TRACES)
+            if (value is None or value[0] != id(task)) and traces:
+                # it ran eagerly, and no step was queued
+                value = _register(task, context, loop, start, traces, value)
                 if value:
                     _record_step(value, task, start, start, end, True)
                 value = context.get(_TASK_ROWS)
