@@ -572,8 +572,9 @@ class _LoopHook:
     def _make_create_task(loop, real_create_task):
         def create_task(coro, **kwargs):
             global _eager_start
-            if loop._task_factory is None and not kwargs.get("eager_start"):
-                return _drop_our_frames(real_create_task(coro, **kwargs))
+            if loop._task_factory is None and not kwargs.get("eager_start"):   # the usual case
+                task = real_create_task(coro, **kwargs) if kwargs else real_create_task(coro)
+                return _drop_our_frames(task) if loop._debug else task
             # A factory (or eager_start) may run the first step inside create_task itself.
             saved = _eager_start
             _eager_start = start = _perf_counter()
@@ -784,7 +785,10 @@ class Timeline:
             if task is not None:
                 self._names[row] = task.get_name()
         self._done_at_birth = []
-        if _HAS_TASK_CONTEXT:               # names given after the last step we saw
+        # Names given after the last step we saw, to tasks still pending.  When every task has
+        # ended there are none: the scan (about a step's cost per task alive on the loop) is
+        # skipped.
+        if _HAS_TASK_CONTEXT and len(self._outcomes) < len(self._created):
             try:
                 tasks = asyncio.all_tasks(self.loop)
             except RuntimeError:            # the loop is gone: keep the names we have
