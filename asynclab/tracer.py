@@ -57,7 +57,8 @@ _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 13)
 _Task = asyncio.Task
 # The C Task's methods, called as functions: `task.done()` looks `done` up anew at every call
 # (CPython 3.11 cannot specialize a method lookup on a Task), `_done(task)` does not.
-_done, _cancelled, _get_coro, _get_name = _Task.done, _Task.cancelled, _Task.get_coro, _Task.get_name
+_done, _cancelled = _Task.done, _Task.cancelled
+_get_coro, _get_name = _Task.get_coro, _Task.get_name
 _run_in = contextvars.Context.run          # likewise: _run_in(context, ...) is context.run(...)
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")        # 3.12+
@@ -192,7 +193,7 @@ class TaskRecord:
 
 
 def _pairs(value):
-    """The ((timeline, row), ...) of a _TASK_ROWS value (id(task), timeline, row, timeline, row, ...)."""
+    """The ((timeline, row), ...) in a _TASK_ROWS value (id(task), timeline, row, ...)."""
     return tuple(zip(value[1::2], value[2::2]))
 
 
@@ -242,7 +243,8 @@ def _wait_of(task):
         label = _waiter_label(task)
     if site is None:
         return label, None, -1
-    return label, site_code, (site.cr_frame if type(site) is _CoroutineType else site.gi_frame).f_lasti
+    frame = site.cr_frame if type(site) is _CoroutineType else site.gi_frame
+    return label, site_code, frame.f_lasti
 
 
 def _record_step(value, task, ready_at, start, end, first):
@@ -269,7 +271,9 @@ def _record_step(value, task, ready_at, start, end, first):
                 timeline._outcomes[row] = outcome
 
 
-_ONE_TRACE = (1,)           # the usual _TASK_ROWS value has one timeline, at index 1
+# Where one trace is open (the usual case) a _TASK_ROWS value has its one timeline at index 1:
+# loops over the timelines go over this instead of a range(), which costs ~900 instructions to make.
+_ONE_TRACE = (1,)
 
 
 def _waiter_label(task):
@@ -424,7 +428,7 @@ def _register(task, context, loop, created, traces, parent, coro=None, set_rows=
     return value
 
 
-_new = object.__new__
+_new = object.__new__       # _new(Handle): a bare Handle, its fields set by the caller
 
 
 _MISSING = object()
@@ -453,7 +457,8 @@ class _LoopHook:
     def __init__(self, loop):
         self.loop = loop
         self.open = 0
-        self.saved = {n: own for n in self.NAMES if (own := _own_attribute(loop, n)) is not _MISSING}
+        self.saved = {n: own for n in self.NAMES
+                      if (own := _own_attribute(loop, n)) is not _MISSING}
         self.offset = _perf_counter() - loop.time()     # loop clock -> perf_counter
         self.call_soon = self._make_call_soon(loop, loop.call_soon, self.offset)
         self.call_at = self._make_call_at(loop.call_at)
@@ -503,7 +508,8 @@ class _LoopHook:
                         else:
                             due = _timer_due
                             ready_at = _perf_counter() if due is None else due + offset
-                    elif (traces := context.get(_OPEN_TRACES)) and isinstance(task, _Task):  # a new task
+                    elif (traces := context.get(_OPEN_TRACES)) and isinstance(task, _Task):
+                        # a new task
                         if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
