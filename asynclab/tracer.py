@@ -693,11 +693,8 @@ class Timeline:
         # Per step, seven items appended to one plain list (one call a step): the task's row;
         # ready since, start and end (perf_counter); what the task then waited for (a label, or
         # None after its last step); the code object of the learner's frame it waited in and
-        # the instruction offset there (-1: none).  They move to arrays and lists, one per item
-        # (_pack: 48 bytes a step instead of ~130), when the records are built, and before that
-        # whenever a task is created while many steps wait.  Not when the trace ends: that would
-        # lengthen the traced block's exit by a few percent of what it traced, to save memory only
-        # until the records are read (which then hold far more: ~550 bytes a step).
+        # the instruction offset there (-1: none).  Now and then (_pack) they move to arrays
+        # and lists, one per item: 48 bytes a step instead of ~130.
         self._raw = []
         self._step_rows = array("i")
         self._readies = array("d")
@@ -785,6 +782,7 @@ class Timeline:
             raw.clear()
 
     def _close(self):
+        self._pack()
         if self._ended is None:
             self._ended = _perf_counter()
         self._open = False
