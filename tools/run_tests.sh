@@ -50,82 +50,108 @@ stale() {       # $1 = venv: true if it must be (re)installed
         || [ pyproject.toml -nt "$stamp" ]
 }
 
-# The other interpreters' suites are queued, then run two at a time (ASYNCLAB_SIDE_BY_SIDE=1 for
-# one at a time).  Most of a suite's time is kernels starting and demos sleeping, not computing,
-# so two side by side take little longer than one; the lessons' demos are built to show the same
-# on a busy machine (tests/test_under_load.py checks that).  Each run's output is printed whole
-# when it ends, so runs never interleave.
+# Every run is queued, and runs as soon as one of two slots is free (ASYNCLAB_SIDE_BY_SIDE=1 for
+# one at a time): the main interpreter's suite and the browser tests start at once, and the other
+# interpreters' venvs are made while they run.  Most of a suite's time is kernels starting and
+# demos sleeping, not computing, so two side by side take little longer than one; the lessons'
+# demos are built to show the same on a busy machine (tests/test_under_load.py checks that, alone
+# at the end).  Each run's output is printed whole when it ends, so runs never interleave.
 OTHERS=(-q -p no:cacheprovider -m "not browser and not load and not once and not zh")
 queued_labels=()
 queued_commands=()
+next=0
+declare -A job_of=()
+width=${ASYNCLAB_SIDE_BY_SIDE:-2}
+# bash 5.1's `wait -n -p` tells which run ended; an older bash runs them one at a time.
+if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 501 )); then width=1; fi
+mkdir -p test-artifacts/runs
 
-queue() {       # $1 = label, rest = the command that runs pytest
+queue() {       # $1 = label, rest = the command that runs pytest; starts it if a slot is free
     queued_labels+=("$1"); shift
     queued_commands+=("$(printf '%q ' "$@")")
+    reap_ended
+    fill_slots
 }
 
-run_queued() {
-    # A pool of `width` slots: the next run starts as soon as one ends (bash 5.1's `wait -n -p`;
-    # an older bash runs them one at a time).
-    local width=${ASYNCLAB_SIDE_BY_SIDE:-2} n=${#queued_labels[@]} next=0 pid status j
-    local -A job_of=()
-    if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 501 )); then width=1; fi
-    mkdir -p test-artifacts/runs
-    while (( next < n || ${#job_of[@]} > 0 )); do
-        while (( ${#job_of[@]} < width && next < n )); do
-            ( started=$SECONDS
-              eval "${queued_commands[$next]}"
-              status=$?
-              echo "=== Python ${queued_labels[$next]}: $((SECONDS - started)) s ==="
-              exit $status ) > "test-artifacts/runs/$next.log" 2>&1 &
-            job_of[$!]=$next
-            next=$((next + 1))
-        done
+fill_slots() {  # start queued runs while a slot is free
+    while (( ${#job_of[@]} < width && next < ${#queued_labels[@]} )); do
+        ( started=$SECONDS
+          eval "${queued_commands[$next]}"
+          status=$?
+          echo "=== Python ${queued_labels[$next]}: $((SECONDS - started)) s ==="
+          exit $status ) > "test-artifacts/runs/$next.log" 2>&1 &
+        job_of[$!]=$next
+        echo "(started: Python ${queued_labels[$next]}; its output is printed when it ends," \
+             "meanwhile in test-artifacts/runs/$next.log)"
+        next=$((next + 1))
+    done
+}
+
+report() {      # $1 = pid of a run that ended, $2 = its exit status
+    local j=${job_of[$1]}
+    unset "job_of[$1]"
+    echo
+    echo "=== tests on Python ${queued_labels[$j]} (up to $width runs side by side) ==="
+    if [ "$2" = 0 ]; then
+        tested+=("${queued_labels[$j]}")
+    else
+        failed+=("${queued_labels[$j]}")
+    fi
+    cat "test-artifacts/runs/$j.log"
+}
+
+reap_ended() {  # report the runs that have ended, without waiting for the others
+    local pid status
+    for pid in "${!job_of[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            status=0
+            wait "$pid" || status=$?
+            report "$pid" "$status"
+        fi
+    done
+}
+
+run_queued() {  # wait for every queued run, starting the rest as slots free up
+    local pid status
+    fill_slots
+    while (( ${#job_of[@]} > 0 )); do
         status=0
         wait -n -p pid "${!job_of[@]}" || status=$?
-        j=${job_of[$pid]}
-        unset "job_of[$pid]"
-        echo
-        echo "=== tests on Python ${queued_labels[$j]} (up to $width runs side by side) ==="
-        if [ "$status" = 0 ]; then
-            tested+=("${queued_labels[$j]}")
-        else
-            failed+=("${queued_labels[$j]}")
-        fi
-        cat "test-artifacts/runs/$j.log"
+        report "$pid" "$status"
+        fill_slots
     done
 }
 
 main=$(pyversion .venv/bin/python)
 main_minor=${main%.*}
-# (every lesson cell run twice, tests/test_rerun.py, takes minutes: it is queued below, to run
-# beside another Python's suite)
-run_suite "$main" pytest_in .venv "$main" -q -m "not browser and not zh" --ignore=tests/test_rerun.py
-# The browser tests in a process of their own: Playwright keeps an event loop in the main thread.
-run_suite "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -m browser tests/browser -k "not zh"
-# The zh-CN lessons in JupyterLab: queued below, beside another Python's suite.
+# The main interpreter's suite and the browser tests (a process of their own: Playwright keeps an
+# event loop in the main thread) start first, side by side.  The runs under load come last, alone;
+# every cell run twice (tests/test_rerun.py) is queued below.
+queue "$main" pytest_in .venv "$main" -q -p no:cacheprovider -m "not browser and not zh and not load" \
+    --ignore=tests/test_rerun.py
+queue "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -p no:cacheprovider -m browser \
+    tests/browser -k "not zh"
 
 # Google Colab's kernel stack (ipykernel 6, ipywidgets 7; requirements-colab.txt), once: made
 # here, its tests queued with the other runs below.
 colab=0
 bash tools/colab_env.sh || colab=$?
 case $colab in
-    0) queue "3.12 on Colab's stack" pytest_in .venv-colab "" -q -p no:cacheprovider \
-           tests/test_colab_stack.py tests/test_interrupts.py ;;
+    0) ;;       # queued last, below: it is the shortest run
     3) echo "note: no Python 3.12 on this machine, so Colab's stack was not tested" ;;
     *) failed+=("Colab's stack (install)") ;;
 esac
 
-# The zh-CN edition, on the main interpreter: its notebooks executed (test_zh_notebooks.py), and
-# every claim test of the lessons run on the zh-CN notebooks (nbrun.execute reads them back in
+# The zh-CN lessons in JupyterLab, and the zh-CN edition on the main interpreter: its notebooks
+# executed (test_zh_notebooks.py), and every claim test of the lessons run on the zh-CN notebooks (nbrun.execute reads them back in
 # English; see tests/nbrun.py).  The one test that loads both cores on purpose reads no notebook
 # and runs in every other run: not here, where another run already loads the machine.
+queue "$main (zh-CN lessons in JupyterLab)" pytest_in .venv "" -q -p no:cacheprovider -m browser \
+    tests/browser -k zh
 queue "$main (zh-CN edition)" ASYNCLAB_EDITION=zh-CN pytest_in .venv "$main zh-CN" -q -p no:cacheprovider \
     -m "not browser and not load and not once" tests/test_zh_notebooks.py tests/test_notebooks.py \
     tests/test_lesson0*.py tests/test_lesson1*.py \
     --deselect tests/test_lesson02.py::test_the_orders_the_lesson_shows_hold_while_both_cores_are_busy
-queue "$main (zh-CN lessons in JupyterLab)" pytest_in .venv "" -q -p no:cacheprovider -m browser \
-    tests/browser -k zh
 # Other interpreters on this machine: the newest patch release of each minor version >= 3.11.
 declare -A seen=([$main_minor]=1)
 candidates=()
@@ -199,6 +225,10 @@ if [ "${CI:-}" = true ]; then
     offline_pid=$!
 fi
 queue "$main (every cell run twice, and out of order)" pytest_in .venv "" -q -p no:cacheprovider tests/test_rerun.py
+if [ "$colab" = 0 ]; then
+    queue "3.12 on Colab's stack" pytest_in .venv-colab "" -q -p no:cacheprovider \
+        tests/test_colab_stack.py tests/test_interrupts.py
+fi
 run_queued
 if [ -n "$offline_pid" ]; then
     echo
@@ -206,6 +236,8 @@ if [ -n "$offline_pid" ]; then
     if wait "$offline_pid"; then tested+=("$main (an offline install)"); else failed+=("the offline install"); fi
     cat test-artifacts/runs/offline.log
 fi
+# Each lesson again while busy processes load every core: alone, so that the load is only theirs.
+run_suite "$main (lessons under load)" pytest_in .venv "" -q -p no:cacheprovider -m load
 
 echo
 echo "What each run's notebook kernels ran:"
