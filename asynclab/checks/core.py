@@ -166,6 +166,7 @@ class Cases:
         self.beats = []              # the heartbeat's ticks (perf_counter), when it runs
         self.seen_in_code = []       # (perf_counter, (line, function)) while the heartbeat was late
         self.excused = []            # (start, end): the check's own blocking work (gc.collect)
+        self.case_since = time.perf_counter()       # when the current case began
 
     def stall(self, since):
         """(longest gap, total of gaps over 50 ms) between heartbeat ticks since `since`,
@@ -176,6 +177,13 @@ class Cases:
             own = sum(min(b, e) - max(a, s) for s, e in self.excused if s < b and e > a)
             gaps.append(b - a - own)
         return max(gaps), sum(g for g in gaps if g > 0.05)
+
+    def lateness(self):
+        """How late the heartbeat ran at worst since the current case began (seconds; 0 without
+        a heartbeat): the machine's lateness, which timings of the answer's may show too."""
+        if not self.beats:
+            return 0.0
+        return max(0.0, self.stall(self.case_since)[0] - BEAT)
 
     def blocked_by_answer(self, since):
         """Where the learner's code held the loop since `since` ("line 4 of fn"), or None when
@@ -249,7 +257,7 @@ class _Case:
         if self.cases.given_up or self.cases.hung:
             raise _GiveUp()
         self.cases.current = self.description
-        self.since = time.perf_counter()
+        self.since = self.cases.case_since = time.perf_counter()
 
     async def __aexit__(self, exc_type, exc, tb):
         t = self.cases

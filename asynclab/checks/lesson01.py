@@ -188,7 +188,12 @@ async def _spawn(spawn, t):
     loop = asyncio.get_running_loop()
     # "Task was destroyed but it is pending!" goes to this (the check's own) loop's handler,
     # so it becomes a sentence instead of noise in the notebook.
-    loop.set_exception_handler(lambda _loop, context: lost.append(context.get("message")))
+    # Each message is kept with the name of its task's coroutine (not the task: that would keep
+    # it alive), so that the sentence quotes what asyncio said about the task the case lost, not
+    # about an earlier case's task collected at the same moment.
+    loop.set_exception_handler(lambda _loop, context: lost.append(
+        (context.get("message"), getattr(getattr(context.get("task"), "get_coro", lambda: None)(),
+                                         "__name__", None))))
 
     async def job(delay, result=None, error=None):
         await asyncio.sleep(delay)
@@ -274,7 +279,9 @@ async def _spawn(spawn, t):
             t.expect(task is not None,
                      tr("the running task was garbage-collected (asyncio said: {said}); expected "
                         "keep to hold a strong reference to it until it is done",
-                        said=repr(lost[-1] if lost else "Task was destroyed but it is pending!")))
+                        said=repr(next((message for message, name in reversed(lost)
+                                        if name == "wait_for_reply"),
+                                       "Task was destroyed but it is pending!"))))
             t.expect(not task.done(), tr("the task had ended: {task}; expected it still waiting",
                                          task=short(task)))
             task.cancel()
