@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import heapq
 import os
 import re
 import struct
@@ -461,7 +462,7 @@ class _LoopHook:
                       if (own := _own_attribute(loop, n)) is not _MISSING}
         self.offset = _perf_counter() - loop.time()     # loop clock -> perf_counter
         self.call_soon = self._make_call_soon(loop, loop.call_soon, self.offset)
-        self.call_at = self._make_call_at(loop.call_at)
+        self.call_at = self._make_call_at(loop, loop.call_at)
         self.create_task = self._make_create_task(loop, loop.create_task)     # used 3.12+
         self.call_soon.hook = self
 
@@ -532,6 +533,7 @@ class _LoopHook:
                             _Handle.__init__(handle, callback, args, loop, context)
                             if handle._source_traceback:      # as loop.call_soon trims it
                                 del handle._source_traceback[-1]
+                                _drop_our_frames(handle)        # and no frame of ours above
                         else:                       # as Handle.__init__ does (written out)
                             handle = _TracedStep()
                             handle._callback = callback
@@ -565,8 +567,29 @@ class _LoopHook:
         return call_soon
 
     @staticmethod
-    def _make_call_at(real_call_at):
+    def _make_call_at(loop, real_call_at):
+        # Where the loop's call_at is asyncio's own, a timer is made here as asyncio makes it, but
+        # as a _TracedTimer, which says while its callback runs when it was due: a task it wakes
+        # (asyncio.sleep, a timeout, call_later) has been ready since then.  Elsewhere (a loop
+        # class with its own call_at) only asyncio.sleep's timer is known, through its callback.
+        plain = (_own_attribute(loop, "call_at") is _MISSING
+                 and type(loop).call_at is base_events.BaseEventLoop.call_at)
+
         def call_at(when, callback, *args, context=None):
+            if plain:
+                if when is None:
+                    raise TypeError("when cannot be None")
+                if loop._closed:
+                    raise RuntimeError("Event loop is closed")
+                if loop._debug:
+                    loop._check_thread()
+                    loop._check_callback(callback, "call_at")
+                timer = _TracedTimer(when, callback, args, loop, context)
+                if timer._source_traceback:
+                    _drop_our_frames(timer)
+                heapq.heappush(loop._scheduled, timer)
+                timer._scheduled = True
+                return timer
             if callback is _set_result_unless_cancelled:      # asyncio.sleep's timer
                 return _drop_our_frames(real_call_at(when, _sleep_timer_fired, when, *args,
                                                      context=context))
@@ -630,6 +653,24 @@ def _drop_our_frames(made):
 
 
 _THIS_FILE = _drop_our_frames.__code__.co_filename
+
+
+class _TracedTimer(events.TimerHandle):
+    """A timer of the loop's that notes, while its callback runs, when it was due: the loop may
+    get to it late, and a task it wakes could have run from then on."""
+
+    __slots__ = ()
+
+    def _run(self):
+        global _timer_due
+        _timer_due = self._when
+        try:
+            _Handle._run(self)
+        finally:
+            _timer_due = None
+
+
+_TracedTimer.__name__ = _TracedTimer.__qualname__ = "TimerHandle"      # reprs read as usual
 
 
 def _sleep_timer_fired(when, future, result):

@@ -1,9 +1,11 @@
 """The tracer, checked against independent timestamps and against asyncio's own behaviour."""
 
 import asyncio
+import contextlib
 import contextvars
 import gc
 import logging
+import re
 import sys
 import time
 import weakref
@@ -636,7 +638,6 @@ def test_a_tasks_other_methods_queued_in_its_context_are_no_steps():
 
 def test_in_debug_mode_created_at_names_the_programs_line():
     """asyncio's debug mode notes where each handle and task was made; no tracer line in it."""
-    import contextlib
 
     async def main(traced):
         loop = asyncio.get_running_loop()
@@ -693,6 +694,101 @@ def test_ready_spans_show_a_task_held_up_by_a_blocked_loop():
         return [name for name, ok in checks.items() if not ok]
 
     in_one_of_three_tries(misses)
+
+
+@pytest.mark.parametrize("kind", ["asyncio.timeout", "asyncio.wait_for", "call_later"])
+def test_ready_spans_start_when_any_timer_was_due(kind):
+    """Not only asyncio.sleep: a timeout, wait_for's or a call_later that wakes a task while the
+    loop is blocked makes it ready from when that timer was due (expert review, session 6)."""
+    stamps = {}
+
+    async def waiter():
+        loop = asyncio.get_running_loop()
+        stamps["asleep"] = time.perf_counter()
+        if kind == "asyncio.timeout":
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.02):
+                    await loop.create_future()
+        elif kind == "asyncio.wait_for":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(loop.create_future(), 0.02)
+        else:
+            future = loop.create_future()
+            loop.call_later(0.02, future.set_result, None)
+            await future
+        stamps["woke"] = time.perf_counter()
+
+    async def main():
+        async with asynclab.trace() as tl:
+            task = asyncio.create_task(waiter(), name="waiter")
+            await asyncio.sleep(0)
+            time.sleep(0.1)                             # the whole loop stalls
+            stamps["unblock"] = time.perf_counter()
+            await task
+        return tl
+
+    def misses():
+        tl = run(main())
+        rec, o = tl.by_name("waiter"), tl.origin
+        w_start, w_end, _ = rec.waiting[0]
+        r_start, r_end = rec.ready[1]
+        checks = {
+            "waiting starts when it began to wait": abs(w_start - (stamps["asleep"] - o)) < 0.002,
+            "waiting ends when the timer was due": abs(w_end - (stamps["asleep"] - o + 0.02)) < 0.002,
+            "ready from then": r_start == w_end,
+            "ready until the loop was free": r_end >= stamps["unblock"] - o,
+        }
+        return [name for name, ok in checks.items() if not ok]
+
+    in_one_of_three_tries(misses)
+
+
+def test_a_timer_reads_as_it_does_untraced():
+    """asyncio.sleep's timer shows asyncio's own callback, as untraced (the tracer once put a
+    function of its own there to learn when the timer was due)."""
+    async def main(traced):
+        async with asynclab.trace() if traced else contextlib.nullcontext():
+            task = asyncio.create_task(asyncio.sleep(10))
+            await asyncio.sleep(0)
+            loop = asyncio.get_running_loop()
+            timer = next(h for h in loop._scheduled if not h.cancelled())
+            shown = re.sub(r"when=[0-9.]+", "when=...", repr(timer))
+            task.cancel()
+        return shown, type(timer).__name__
+
+    untraced = run(main(False))
+    assert "_set_result_unless_cancelled" in untraced[0]
+    assert run(main(True)) == untraced
+
+
+def test_in_debug_mode_a_traced_steps_handle_has_no_tracer_frame():
+    """asyncio's debug mode notes where each handle was made, and its exception handler prints
+    it for the handle running ("Handle created at ..."): for a traced task's step woken by a
+    timer, and by another traced task's step, that holds no frame of the tracer's."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        seen = []
+        event = asyncio.Event()
+
+        async def child():
+            await asyncio.sleep(0.01)                   # woken by a timer
+            seen.append(loop._current_handle._source_traceback)
+            await event.wait()                          # woken by the setter's step
+            seen.append(loop._current_handle._source_traceback)
+
+        async def setter():
+            await asyncio.sleep(0.03)
+            event.set()
+
+        async with asynclab.trace():
+            await asyncio.gather(asyncio.create_task(child()), asyncio.create_task(setter()))
+        return [{frame.filename for frame in stack} for stack in seen]
+
+    files = run(main())
+    assert len(files) == 2 and all(files), files
+    assert not any(asynclab.tracer.__file__ in f for f in files), files
 
 
 def test_parent_is_the_row_label_of_the_creating_task():
