@@ -514,7 +514,13 @@ class _LoopHook:
                         if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
-                        if _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
+                        if value is not None and value[0] == -id(task.get_coro()):
+                            # its row, reserved by create_task: its first step is queued, or
+                            # it ran eagerly inside create_task and has just yielded
+                            value = _claim(task, context, loop, value)
+                            if getattr(task.get_coro(), "cr_suspended", False):
+                                _record_step(value, task, _eager_start, _eager_start, now, True)
+                        elif _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
                             # an eager task's first step ran inside create_task and yielded
                             value = _register(task, context, loop, _eager_start, traces, value)
                             if value:
@@ -604,16 +610,50 @@ class _LoopHook:
             if loop._task_factory is None and not kwargs.get("eager_start"):   # the usual case
                 task = real_create_task(coro, **kwargs) if kwargs else real_create_task(coro)
                 return _drop_our_frames(task) if loop._debug else task
-            # A factory (or eager_start) may run the first step inside create_task itself.
+            # A factory (or eager_start) may run the first step inside create_task itself, and
+            # that step may create tasks: their parent is this task, which has no row yet.  So
+            # its row is reserved first, and the new task's context (a copy of this one) starts
+            # with a value that says so: (-id(coro), timeline, row, ...), claimed (made
+            # (id(task), ...)) when its first step ends.
             saved = _eager_start
             _eager_start = start = _perf_counter()
+            reserved = token = None
+            if kwargs.get("context") is None and (traces := _OPEN_TRACES.get()):
+                reserved = _register(None, None, loop, start, traces, _TASK_ROWS.get(), coro,
+                                     set_rows=False)
+                if reserved:
+                    reserved = (-id(coro),) + reserved[1:]
+                    token = _TASK_ROWS.set(reserved)
             try:
                 task = real_create_task(coro, **kwargs)
+            except BaseException:
+                _unreserve(reserved)
+                raise
             finally:
                 _eager_start = saved
+                if token is not None:
+                    _reset_quietly(_TASK_ROWS, token)
             end = _perf_counter()
             if not isinstance(task, _Task):
+                _unreserve(reserved)
                 return task
+            if reserved:
+                context = task.get_context()
+                value = context.get(_TASK_ROWS)
+                if value is reserved:       # it ran eagerly and queued no step: not claimed yet
+                    value = _claim(task, context, loop, reserved, done=task.done())
+                    _record_step(value, task, start, start, end, True)
+                    if task.done():         # create_task names it after this
+                        for timeline, row in _pairs(value):
+                            timeline._done_at_birth.append((row, weakref.ref(task)))
+                elif value is None or value[0] != id(task):
+                    _unreserve(reserved)    # a factory gave it a context of its own
+                    reserved = None
+            if reserved:
+                name = task.get_name()      # create_task names the task after the factory
+                for timeline, row in _pairs(reserved):
+                    timeline._names[row] = name
+                return _drop_our_frames(task)
             if task.done():                 # ran to its end inside create_task
                 context = kwargs.get("context") or contextvars.copy_context()
                 traces = context.get(_OPEN_TRACES)
@@ -641,6 +681,25 @@ class _LoopHook:
             return _drop_our_frames(task)
 
         return create_task
+
+
+def _claim(task, context, loop, reserved, done=False):
+    """Make a row reserved by create_task the task's own: its _TASK_ROWS value, with its id."""
+    value = (id(task),) + reserved[1:]
+    if not done:
+        try:
+            _run_in(context, _set_task_rows, value)
+        except RuntimeError:                # its context is in use: we are inside its step
+            _TASK_ROWS.set(value)
+    return value
+
+
+def _unreserve(reserved):
+    """Give back a row reserved for a task that was never made (the last row: nothing ran)."""
+    if reserved:
+        for timeline, row in _pairs(reserved):
+            if row == len(timeline._parents) - 1:
+                del timeline._created[row], timeline._coro_names[row], timeline._parents[row]
 
 
 def _drop_our_frames(made):

@@ -866,6 +866,60 @@ def test_eager_tasks_are_recorded_done_at_once_or_suspended():
     assert tl.by_name("suspends").waiting[0].what == "sleep"
 
 
+EAGER_WAYS = ["eager_task_factory"] + (["create_task(eager_start=True)"] if sys.version_info >= (3, 14) else [])
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are new in 3.12")
+@pytest.mark.parametrize("way", EAGER_WAYS)
+def test_an_eager_task_is_the_parent_of_what_its_first_step_creates(way):
+    """An eager task's first step runs inside create_task, before the task has a row: the tasks
+    that step creates (a TaskGroup's, say, before its first await) are still its children, and
+    come after it (expert review, session 6: they had no parent and came first)."""
+    async def child():
+        await asyncio.sleep(0.001)
+
+    def start(coro, name):
+        if way == "eager_task_factory":
+            return asyncio.create_task(coro, name=name)
+        return asyncio.get_running_loop().create_task(coro, name=name, eager_start=True)
+
+    async def parent():
+        before = start(child(), "before-await")
+        await asyncio.sleep(0.001)
+        after = start(child(), "after-await")
+        await asyncio.gather(before, after)
+
+    async def group():
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(child(), name="in-group")
+
+    async def instant_parent():
+        start(child(), "of-instant")                # its parent ends inside create_task
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        if way == "eager_task_factory":
+            loop.set_task_factory(asyncio.eager_task_factory)
+        try:
+            async with asynclab.trace() as tl:
+                # kept until the trace ends: on 3.12 asyncio.create_task names a task after
+                # create_task returns, and "I" ends inside it: its name is read when the trace
+                # ends, if it is still there
+                kept = [start(parent(), "P"), start(group(), "G"), start(instant_parent(), "I")]
+                await asyncio.gather(*kept)
+                await asyncio.sleep(0.01)
+        finally:
+            loop.set_task_factory(None)
+        return tl
+
+    tl = run(main())
+    rows = [(r.name, r.parent) for r in tl.tasks]
+    assert rows == [("P", None), ("before-await", "P"), ("G", None), ("in-group", "G"),
+                    ("I", None), ("of-instant", "I"), ("after-await", "P")]
+    assert all(r.outcome == "result" for r in tl.tasks), [(r.name, r.outcome) for r in tl.tasks]
+    assert all(r.running for r in tl.tasks)
+
+
 @pytest.mark.skipif(sys.version_info < (3, 14), reason="python -m asyncio pstree is new in 3.14")
 def test_asyncio_pstree_shows_the_same_stack_for_a_traced_task():
     import os
