@@ -514,9 +514,10 @@ class _LoopHook:
                         if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
-                        if value is not None and value[0] == -id(task.get_coro()):
-                            # its row, reserved by create_task: its first step is queued, or
-                            # it ran eagerly inside create_task and has just yielded
+                        if _eager_start is not None and value is not None and (
+                                value[0] == -id(task.get_coro())):
+                            # its row, reserved by our create_task, inside which we are: its
+                            # first step is queued, or it ran eagerly and has just yielded
                             value = _claim(task, context, loop, value)
                             if getattr(task.get_coro(), "cr_suspended", False):
                                 _record_step(value, task, _eager_start, _eager_start, now, True)
