@@ -369,6 +369,25 @@ class _TracedStep(events.Handle):
 _TracedStep.__name__ = _TracedStep.__qualname__ = "Handle"      # reprs read as usual
 
 
+class _TimedStep:
+    """A traced task's step as a callback, timed when it runs: for a loop whose class has a
+    call_soon of its own (it may order its queue its own way), which then queues it."""
+
+    __slots__ = ("_callback", "_task", "_rows", "_ready_at", "_first")
+
+    def __init__(self, callback, task, rows, ready_at, first):
+        self._callback, self._task, self._rows = callback, task, rows
+        self._ready_at, self._first = ready_at, first
+
+    def __call__(self, *args):
+        start = _perf_counter()
+        self._callback(*args)
+        _record_step(self._rows, self._task, self._ready_at, start, _perf_counter(), self._first)
+
+    def __repr__(self):
+        return repr(self._callback)
+
+
 def _parent_row(parent, timeline):
     """The row in `timeline` of the task whose _TASK_ROWS value is `parent` (-1: none)."""
     for k in range(1, len(parent), 2):
@@ -532,6 +551,10 @@ class _LoopHook:
                     else:
                         value = None
                     if value is not None:
+                        if not plain:               # the loop's class queues it, as untraced
+                            return _drop_our_frames(real_call_soon(
+                                _TimedStep(callback, task, value, ready_at, first), *args,
+                                context=context))
                         if loop._closed:
                             raise RuntimeError("Event loop is closed")
                         if loop._debug:

@@ -636,6 +636,48 @@ def test_a_tasks_other_methods_queued_in_its_context_are_no_steps():
     assert run(main()) == (asyncio.Handle, 2)
 
 
+def test_a_loop_class_with_its_own_call_soon_schedules_as_untraced():
+    """A loop subclass whose call_soon orders its queue its own way (newest first) sees every
+    traced step too, so the order is the same as untraced, and the steps are still recorded
+    (expert review, session 6: traced steps went past it)."""
+    order = []
+
+    class NewestFirst(asyncio.SelectorEventLoop):
+        calls = 0
+
+        def call_soon(self, callback, *args, context=None):
+            NewestFirst.calls += 1
+            handle = super().call_soon(callback, *args, context=context)
+            self._ready.remove(handle)
+            self._ready.appendleft(handle)
+            return handle
+
+    async def worker(name):
+        for i in range(2):
+            order.append(f"{name}{i}")
+            await asyncio.sleep(0)
+
+    async def main(traced):
+        order.clear()
+        NewestFirst.calls = 0
+        async with asynclab.trace() if traced else contextlib.nullcontext() as tl:
+            await asyncio.gather(*(asyncio.create_task(worker(n), name=n) for n in "abc"))
+        return list(order), NewestFirst.calls, tl
+
+    def on_its_loop(traced):
+        loop = NewestFirst()
+        try:
+            return loop.run_until_complete(main(traced))
+        finally:
+            loop.close()
+
+    untraced_order, untraced_calls, _ = on_its_loop(False)
+    traced_order, traced_calls, tl = on_its_loop(True)
+    assert untraced_order == ["c0", "c1", "b0", "b1", "a0", "a1"]
+    assert (traced_order, traced_calls) == (untraced_order, untraced_calls)
+    assert [len(tl.by_name(n).running) for n in "abc"] == [3, 3, 3]
+
+
 def test_in_debug_mode_created_at_names_the_programs_line():
     """asyncio's debug mode notes where each handle and task was made; no tracer line in it."""
 
