@@ -117,11 +117,16 @@ _CODE_KIND = {id(code): label for code, label in _CODES_SEEN}
 _kind_of = _CODE_KIND.get
 _LIBRARY_DIRS = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep for p in (
     asyncio.__file__, os.__file__, __file__)} | {
-    os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")}))
+    os.path.abspath(sysconfig.get_paths()[k]) + os.sep
+    for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+# Installed packages (anyio, httpx, aiohttp...) are library code wherever they are: a venv's
+# site-packages, Debian's and Colab's dist-packages, the user's site folder.
+_PACKAGE_DIRS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 
 def _code_kind(code):
-    kind = not os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
+    path = os.path.abspath(code.co_filename)
+    kind = not (path.startswith(_LIBRARY_DIRS) or any(d in path for d in _PACKAGE_DIRS))
     _CODES_SEEN.append((code, kind))
     _CODE_KIND[id(code)] = kind
     return kind

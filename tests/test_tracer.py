@@ -876,6 +876,20 @@ def test_waiting_spans_know_the_learners_line():
     assert (start, end, what) == (waits[0].start, waits[0].end, "Lock")
 
 
+@pytest.mark.parametrize("folder", ["/usr/lib/python3/dist-packages",
+                                    "/usr/local/lib/python3.12/dist-packages",
+                                    "/home/me/.local/lib/python3.13/site-packages",
+                                    "/opt/venv/lib/python3.14/site-packages"])
+def test_a_wait_site_is_never_in_an_installed_package(folder):
+    """A wait site is the learner's line, not a line of an installed library (anyio, httpx...)
+    wherever it is installed: Debian's and Colab's dist-packages, a user or venv site-packages."""
+    from asynclab import tracer
+    library = compile("async def f(): pass", f"{folder}/somelib/core.py", "exec")
+    learner = compile("async def f(): pass", "/tmp/ipykernel_1/123456.py", "exec")
+    assert tracer._code_kind(library) is False
+    assert tracer._code_kind(learner) is True
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are new in 3.12")
 def test_eager_tasks_are_recorded_done_at_once_or_suspended():
     async def instant():
