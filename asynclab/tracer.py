@@ -15,9 +15,11 @@ trace (tasks copy their creator's context, so the traced block's tasks and their
 moment its context is given the task's own row (a ContextVar), which also tells its children
 who their parent is.  Nothing holds a reference to a task.
 
-Ready versus waiting: a task is *ready* from the moment its step is queued (for a sleep: from
-the moment its timer was due) until the step starts; before that it was *waiting*, for what
-the coroutine was suspended in, at the learner's line where it was suspended.
+Ready versus waiting: a task is *ready* from the moment its step is queued (when a timer woke
+it, a sleep's or a timeout's: from the moment that timer was due) until the step starts; before
+that it was *waiting*, for what the coroutine was suspended in, at the learner's line where it
+was suspended.  (A thread's result, from asyncio.to_thread or run_in_executor, makes it ready
+when the loop takes the result in, not when the thread finished: the loop notes nothing then.)
 
 Cheap enough to leave on: a step appends seven items to a list owned by the Timeline (its row,
 three perf_counter stamps, a label, a code object and an instruction offset); the records the
@@ -165,7 +167,8 @@ class TaskRecord:
     running    [(start, end), ...]: when its code was executing on the loop
     ready      [(start, end), ...]: when it could have run but the loop ran something else:
                from its creation, or from the moment what it waited for happened (a sleep's
-               timer was due, a lock was handed over, ...), until its next step began
+               or a timeout's timer was due, a lock was handed over, ...), until its next step
+               began
     waiting    [Wait(start, end, what), ...]: from the end of a step until it was ready again,
                what it waited for ("sleep", "Semaphore", "Lock", "Queue.get", "task <name>",
                "gather", "thread" (asyncio.to_thread), ...; None where it cannot be known, a
