@@ -7,13 +7,17 @@ has happened (the step is then asyncio's `task_wakeup`), and after a bare `yield
 trace is open the tracer puts its own `call_soon` on the loop instance (not on the class).
 For a step of a traced task it queues a `Handle` whose run is timed; every other callback goes
 to the loop's own `call_soon` untouched.  The task, its coroutine, its frames and the order of
-the steps are those of an untraced run: `get_coro()`, tracebacks, `get_stack()`, call graphs
-and `python -m asyncio ps/pstree` see no trace of us.
+the steps are those of an untraced run: `get_coro()`, the tracebacks of a task's errors, a
+waiting task's `get_stack()`, call graphs and `python -m asyncio ps/pstree` see no trace of us.
+(A stack walked from inside a running step, `traceback.print_stack()` say, passes through our
+Handle's `_run` where an untraced one passes through asyncio's: the one frame of ours.)
 
 Which tasks: a task is traced when its first step is queued in a context that holds an open
 trace (tasks copy their creator's context, so the traced block's tasks and theirs).  At that
 moment its context is given the task's own row (a ContextVar), which also tells its children
-who their parent is.  Nothing holds a reference to a task.
+who their parent is.  An eager task (3.12+) runs its first step inside create_task, before
+that: there, our create_task reserves its row first, in the context the task copies.  Nothing
+holds a reference to a task.
 
 Ready versus waiting: a task is *ready* from the moment its step is queued (when a timer woke
 it, a sleep's or a timeout's: from the moment that timer was due) until the step starts; before
