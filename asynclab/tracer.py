@@ -1042,7 +1042,16 @@ async def trace():
         timeline._ended = _perf_counter()
         timeline._open = False
         _release(hook)
-        _reset_quietly(_OPEN_TRACES, token)
-        if rows_token is not None:
+        open_now = _OPEN_TRACES.get()
+        out_of_order = False
+        if timeline in open_now:            # (not there: another context, its task collected)
+            remaining = tuple(t for t in open_now if t is not timeline)
+            before = () if token.old_value is contextvars.Token.MISSING else token.old_value
+            if remaining == before:         # the usual order: the context as it was found
+                _reset_quietly(_OPEN_TRACES, token)
+            else:                           # closed before a trace opened after it, which stays
+                _OPEN_TRACES.set(remaining)     # open, and still needs the block's row value
+                out_of_order = True
+        if rows_token is not None and not out_of_order:
             _reset_quietly(_TASK_ROWS, rows_token)
         timeline._close()

@@ -524,6 +524,31 @@ def test_nested_and_interleaved_traces_leave_the_loop_as_found_in_any_order():
         run(main(order))
 
 
+def test_two_traces_in_one_task_closed_first_in_first_out_both_record_until_closed():
+    """Opened t1 then t2 in one task, closed t1 first (by hand: `async with` cannot): t2 still
+    records what is created after, and the loop and the context end as found (expert review,
+    session 6: t2 stopped recording)."""
+    async def job():
+        await asyncio.sleep(0)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        first, second = asynclab.trace(), asynclab.trace()
+        t1 = await first.__aenter__()
+        t2 = await second.__aenter__()
+        await asyncio.create_task(job(), name="both")
+        await first.__aexit__(None, None, None)
+        await asyncio.create_task(job(), name="second-only")
+        await second.__aexit__(None, None, None)
+        await asyncio.create_task(job(), name="neither")
+        return t1, t2, _hooks(loop), asynclab.tracer._OPEN_TRACES.get()
+
+    t1, t2, hooks, open_traces = run(main())
+    assert [r.name for r in t1.tasks] == ["both"]
+    assert [r.name for r in t2.tasks] == ["both", "second-only"]
+    assert hooks == [] and open_traces == ()
+
+
 def test_the_loop_is_left_as_found_when_the_block_raises_is_cancelled_or_interrupted():
     async def raises():
         async with asynclab.trace():
