@@ -437,10 +437,13 @@ def test_lesson_predictions_reveal_what_happened(run):
     assert run.revealed("BUG: a new Semaphore")[0] == "8"
     assert run.revealed("sem = asyncio.Semaphore(2)\nawait double")[0] == "3"
     # how many of the 12 started within the first 100 ms under Semaphore(3): the count the lesson
-    # printed (all 12 start within a few tens of ms; the exact count is the machine's, so it is read back)
+    # printed (all 12 start within a few tens of ms; the exact count is the machine's, so it is read
+    # back).  At least the first 3; more unless the loop stalled ~90 ms in between (seen once, on
+    # a machine running two test suites): that more than 3 start in some 100 ms is the lesson's own
+    # assert (busiest_window), which does not depend on where a stall falls.
     rate = run.text_of("RATE, PER = 3, 0.100")
     first = int(re.search(r"Semaphore\(3\): (\d+) of the 12 requests started within the first 100 ms", rate).group(1))
-    assert first > 3 and run.revealed("RATE, PER = 3, 0.100")[0] == str(first)
+    assert first >= 3 and run.revealed("RATE, PER = 3, 0.100")[0] == str(first)
     # where the total stops improving: the smallest k within 15 % of the fastest, from the rows printed
     text = run.text_of("async def measure(k):")
     totals = {int(k): int(t) for k, t in re.findall(r"^k = (\d+): whole batch (\d+) ms", text, re.M)}
