@@ -50,8 +50,8 @@ stale() {       # $1 = venv: true if it must be (re)installed
         || [ pyproject.toml -nt "$stamp" ]
 }
 
-# Every run is queued, and runs as soon as one of two slots is free (ASYNCLAB_SIDE_BY_SIDE=1 for
-# one at a time): the main interpreter's suite and the browser tests start at once, and the other
+# After the main suite, every run is queued, and runs as soon as one of two slots is free
+# (ASYNCLAB_SIDE_BY_SIDE=1 for one at a time): the browser tests start at once, and the other
 # interpreters' venvs are made while they run.  Most of a suite's time is kernels starting and
 # demos sleeping, not computing, so two side by side take little longer than one; the lessons'
 # demos are built to show the same on a busy machine (tests/test_under_load.py checks that, alone
@@ -124,11 +124,13 @@ run_queued() {  # wait for every queued run, starting the rest as slots free up
 
 main=$(pyversion .venv/bin/python)
 main_minor=${main%.*}
-# The main interpreter's suite and the browser tests (a process of their own: Playwright keeps an
-# event loop in the main thread) start first, side by side.  The runs under load come last, alone;
-# every cell run twice (tests/test_rerun.py) is queued below.
-queue "$main" pytest_in .venv "$main" -q -p no:cacheprovider -m "not browser and not zh and not load" \
-    --ignore=tests/test_rerun.py
+# The main interpreter's suite first, alone: it has the most timing checks (every exercise
+# check's verdict on every bad answer), and beside the browser tests a few of them met a loaded
+# machine's stalls.  Then every other run is queued: the browser tests (a process of their own:
+# Playwright keeps an event loop in the main thread) first.  The runs under load come last,
+# alone; every cell run twice (tests/test_rerun.py) is queued below.
+run_suite "$main" pytest_in .venv "$main" -q -p no:cacheprovider \
+    -m "not browser and not zh and not load" --ignore=tests/test_rerun.py
 queue "$main (JupyterLab in Chromium)" pytest_in .venv "" -q -p no:cacheprovider -m browser \
     tests/browser -k "not zh"
 
