@@ -545,20 +545,21 @@ class _LoopHook:
                         if _STEP_TYPE is None and kind.__name__ == "TaskStepMethWrapper":
                             _STEP_TYPE = kind
                         now = ready_at = _perf_counter()
-                        if _eager_start is not None and value is not None and (
-                                value[0] == -id(task.get_coro())):
+                        coro = task.get_coro()
+                        if _eager_start is not None and value is not None and value[0] == -id(coro):
                             # its row, reserved by our create_task, inside which we are: its
                             # first step is queued, or it ran eagerly and has just yielded
                             value = _claim(task, context, loop, value)
-                            if getattr(task.get_coro(), "cr_suspended", False):
+                            if getattr(coro, "cr_suspended", False):
                                 _record_step(value, task, _eager_start, _eager_start, now, True)
-                        elif _eager_start is not None and getattr(task.get_coro(), "cr_suspended", False):
+                        elif _eager_start is not None and getattr(coro, "cr_suspended", False):
                             # an eager task's first step ran inside create_task and yielded
-                            value = _register(task, context, loop, _eager_start, traces, value)
+                            value = _register(task, context, loop, _eager_start, traces, value,
+                                              coro)
                             if value:
                                 _record_step(value, task, _eager_start, _eager_start, now, True)
                         else:
-                            value = _register(task, context, loop, now, traces, value)
+                            value = _register(task, context, loop, now, traces, value, coro)
                         first = True                # named after this step (create_task names it)
                     else:
                         value = None

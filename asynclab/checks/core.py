@@ -257,7 +257,7 @@ class _Case:
         if self.cases.given_up or self.cases.hung:
             raise _GiveUp()
         self.cases.current = self.description
-        self.since = self.cases.case_since = time.perf_counter()
+        self.cases.case_since = time.perf_counter()
 
     async def __aexit__(self, exc_type, exc, tb):
         t = self.cases
@@ -268,9 +268,9 @@ class _Case:
         if t.beats and not (isinstance(exc, CaseFailed) and _says_stood_still(str(exc))):
             # A blocked loop is the cause, whatever else went wrong: say so first (unless the
             # case's own sentence already says it, in its own words).
-            longest, total = t.stall(self.since)
+            longest, total = t.stall(t.case_since)
             stalled = longest > BLOCKED or total > BLOCKED_TOTAL or (exc is not None and longest > STALL)
-            where = t.blocked_by_answer(self.since) if stalled else None
+            where = t.blocked_by_answer(t.case_since) if stalled else None
             if where:
                 t.failures.append(tr(
                     "{case}: the event loop stood still for {ms} ms (a heartbeat task on it could not "

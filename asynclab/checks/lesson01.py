@@ -191,9 +191,12 @@ async def _spawn(spawn, t):
     # Each message is kept with the name of its task's coroutine (not the task: that would keep
     # it alive), so that the sentence quotes what asyncio said about the task the case lost, not
     # about an earlier case's task collected at the same moment.
-    loop.set_exception_handler(lambda _loop, context: lost.append(
-        (context.get("message"), getattr(getattr(context.get("task"), "get_coro", lambda: None)(),
-                                         "__name__", None))))
+    def note(_loop, context):
+        task = context.get("task")
+        coro = task.get_coro() if task is not None else None
+        lost.append((context.get("message"), getattr(coro, "__name__", None)))
+
+    loop.set_exception_handler(note)
 
     async def job(delay, result=None, error=None):
         await asyncio.sleep(delay)
