@@ -110,6 +110,44 @@ def test_unbounded_queue_piles_up_bounded_queue_makes_the_producer_wait():
     assert most <= 2 and "Queue.put" in waits
 
 
+def _playground_run(stalls=()):
+    """The playground's scenario with 1 producer, 1 consumer, maxsize=1, item_ms=100 (the lesson's
+    `pg.set`), while the loop is blocked `seconds` long at each `(at, seconds)` of `stalls`, as a
+    busy machine or a garbage collection would; returns the producer's Queue.put waits and the
+    scenario's own count of puts that found the queue full."""
+    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
+    source = next(c.source for c in nb.cells if "async def queue_scenario" in c.source)
+    namespace = {"asyncio": asyncio, "time": time}
+    exec(source.split("\npg = ")[0], namespace)         # the scenario, without the widget
+    scenario = namespace["queue_scenario"]
+
+    async def stall(at, seconds):
+        await asyncio.sleep(at)
+        time.sleep(seconds)
+
+    async def main():
+        async with asynclab.trace() as tl:
+            stallers = [asyncio.create_task(stall(at, s)) for at, s in stalls]
+            text = await scenario(producers=1, consumers=1, maxsize=1, item_ms=100)
+            await asyncio.gather(*stallers)
+        waits = [w for w in tl.by_name("producer 1").waiting if w[2] == "Queue.put"]
+        return len(waits), int(text.split("found the queue full ")[1].split()[0])
+
+    return asyncio.run(main())
+
+
+def test_playground_backpressure_holds_when_the_loop_stalls():
+    """The playground (section 6): with one slow consumer and maxsize=1 the producer waits on put()
+    (twice on a quiet machine), and the lesson's assert still holds when the loop stalls 150 ms
+    once or twice anywhere in the run (a stall that overlaps the consumer's 100 ms lets it catch
+    up, so the count may drop to 1). Each wait the tracer drew is a put that found the queue full."""
+    assert _playground_run() == (2, 2)
+    for at in (0, 40, 120):
+        for stalls in ([(at / 1000, 0.15)], [(at / 1000, 0.15), (at / 1000 + 0.1, 0.15)]):
+            waits, full = _playground_run(stalls)
+            assert waits >= 1 and waits == full, (stalls, waits, full)
+
+
 def test_hard_stop_cancels_workers_inside_their_jobs():
     """Section 4: stop after 50 ms of 100 ms jobs: nothing done, 3 interrupted, 3 left queued."""
     async def main():
