@@ -14,6 +14,7 @@ widget, which also works from any thread.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import io
 import threading
@@ -144,6 +145,11 @@ class Playground:
             return tl, text
 
         try:
+            # A notebook that has drawn many figures holds tens of thousands of objects of
+            # cyclic garbage; the full collection that frees them pauses the thread for
+            # 100-200 ms, and inside a run that pause would reorder the scenario's tasks.
+            # Collecting now, before the run, makes such a pause during it unlikely.
+            gc.collect()
             tl, text = asyncio.run(traced())
             fig = Figure(figsize=(9, min(7, 2.2 + 0.3 * len(tl.tasks))), layout="constrained")
             ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
