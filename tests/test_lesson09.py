@@ -306,7 +306,7 @@ def test_taskgroup_cancels_siblings_and_raises_a_group():
         async with asynclab.trace() as tl:
             try:
                 async with asyncio.TaskGroup() as tg:
-                    for name, s, f in [("ann", 0.15, False), ("bob", 0.02, True), ("cy", 0.15, False)]:
+                    for name, s, f in [("ann", 0.3, False), ("bob", 0.02, True), ("cy", 0.3, False)]:
                         tg.create_task(send(s, f), name=f"mail {name}")
             except* ConnectionError as group:
                 text = f"{type(group).__name__}: {group}"

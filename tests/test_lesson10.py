@@ -217,8 +217,8 @@ def test_a_longer_timeout_lets_slow_succeed(lesson):
 
 def test_one_failure_crashes_a_crawl_without_try(lesson):
     async def main():
-        site = Site({"/": Page(("/a", "/b", "/c"), 0.02), "/a": Page(delay=0.1),
-                     "/b": Page(delay=0.02, fails=1), "/c": Page(delay=0.15)})
+        site = Site({"/": Page(("/a", "/b", "/c"), 0.02), "/a": Page(delay=0.3),
+                     "/b": Page(delay=0.02, fails=1), "/c": Page(delay=0.35)})
         try:
             await lesson["crawl_fragile"](site, "/", limit=3)
         except* ConnectionError as group:
