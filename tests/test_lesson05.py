@@ -48,8 +48,8 @@ def test_gather_raises_the_first_error_and_leaves_the_others_running():
     async def main():
         async with asynclab.trace() as tl:
             tasks = [asyncio.create_task(asynclab.fetch("A", 0.03, fail=True), name="A"),
-                     asyncio.create_task(asynclab.fetch("B", 0.20), name="B"),
-                     asyncio.create_task(asynclab.fetch("C", 0.25), name="C")]
+                     asyncio.create_task(asynclab.fetch("B", 0.30), name="B"),
+                     asyncio.create_task(asynclab.fetch("C", 0.35), name="C")]
             try:
                 await asyncio.gather(*tasks)
             except ConnectionError as e:
@@ -82,8 +82,8 @@ def test_taskgroup_cancels_siblings_and_raises_exceptiongroup():
             try:
                 async with asyncio.TaskGroup() as tg:
                     tasks = [tg.create_task(asynclab.fetch("A", 0.03, fail=True), name="A"),
-                             tg.create_task(asynclab.fetch("B", 0.20), name="B"),
-                             tg.create_task(asynclab.fetch("C", 0.25), name="C")]
+                             tg.create_task(asynclab.fetch("B", 0.30), name="B"),
+                             tg.create_task(asynclab.fetch("C", 0.35), name="C")]
             except ExceptionGroup as eg:
                 caught = eg
         return caught, _states(tasks), tl
@@ -190,10 +190,10 @@ def test_asyncio_timeout_is_one_deadline_for_the_block():
         steps = []
 
         async def two_steps():
-            async with asyncio.timeout(0.15):
+            async with asyncio.timeout(0.3):
                 await asynclab.fetch("step 1", 0.05)
                 steps.append("step 1")
-                await asynclab.fetch("step 2", 0.30)
+                await asynclab.fetch("step 2", 0.60)
                 steps.append("step 2")
 
         job = asyncio.create_task(two_steps())
@@ -444,7 +444,7 @@ def test_async_timeout_equivalents_in_asyncio():
 
         return [await step_under(lambda: asyncio.timeout(0.05)),
                 await step_under(lambda: asyncio.timeout_at(loop.time() + 0.05)),
-                await step_under(lambda: asyncio.timeout(0.05), lambda cm: cm.reschedule(cm.when() + 0.2)),
+                await step_under(lambda: asyncio.timeout(0.05), lambda cm: cm.reschedule(cm.when() + 0.4)),
                 await step_under(lambda: asyncio.timeout(None), lambda cm: cm.reschedule(loop.time() + 0.05)),
                 await step_under(lambda: asyncio.timeout(0.05), lambda cm: cm.reschedule(None)),
                 await when_is_the_deadline()]
