@@ -152,7 +152,7 @@ def test_race_with_wait_first_completed_and_cancelled_losers():
     async def main():
         async with asynclab.trace() as tl:
             mirrors = [asyncio.create_task(asynclab.fetch(f"mirror {n}", d), name=f"mirror {n}")
-                       for n, d in [("A", 0.15), ("B", 0.03), ("C", 0.09)]]
+                       for n, d in [("A", 0.40), ("B", 0.03), ("C", 0.25)]]
             done, pending = await asyncio.wait(mirrors, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
                 t.cancel()
@@ -165,7 +165,7 @@ def test_race_with_wait_first_completed_and_cancelled_losers():
         {"mirror A": "cancelled", "mirror B": "result", "mirror C": "cancelled"}
 
 
-MIRRORS = [("mirror A", 0.15), ("mirror B", 0.03), ("mirror C", 0.09)]
+MIRRORS = [("mirror A", 0.40), ("mirror B", 0.03), ("mirror C", 0.25)]
 NO_CANCEL = "'TaskGroup' object has no attribute 'cancel'"
 
 
