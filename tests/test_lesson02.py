@@ -316,7 +316,7 @@ def test_a_then_b_while_c_runs():
 def test_gather_does_not_cancel_the_others_when_one_fails():
     async def main():
         async with asynclab.trace() as tl:
-            tasks = [named("A", 0.03, fail=True), named("B", 0.15), named("C", 0.25)]
+            tasks = [named("A", 0.03, fail=True), named("B", 0.30), named("C", 0.40)]
             try:
                 await asyncio.gather(*tasks)
             except ConnectionError as e:
@@ -337,10 +337,10 @@ def test_gather_of_bare_coroutines_leaves_the_survivors_running_too():
     async def main():
         async with asynclab.trace() as tl:
             try:
-                await asyncio.gather(asynclab.fetch("A", 0.03, fail=True), asynclab.fetch("B", 0.15))
+                await asyncio.gather(asynclab.fetch("A", 0.03, fail=True), asynclab.fetch("B", 0.30))
             except ConnectionError:
                 pending = [r.outcome for r in tl.tasks]
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.40)
         return pending, {r.display_name: r.outcome for r in tl.tasks}
 
     pending, later = asyncio.run(main())
@@ -350,7 +350,7 @@ def test_gather_of_bare_coroutines_leaves_the_survivors_running_too():
 
 def test_cancelling_the_gather_cancels_its_children():
     async def main():
-        tasks = [named("B", 0.15), named("C", 0.25)]
+        tasks = [named("B", 0.30), named("C", 0.40)]
         g = asyncio.gather(*tasks)
         await asyncio.sleep(0.02)
         g.cancel()
@@ -369,12 +369,12 @@ def test_taskgroup_cancels_the_others_and_raises_an_exceptiongroup():
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(asynclab.fetch("A", 0.03, fail=True), name="A")
-                    tg.create_task(asynclab.fetch("B", 0.15), name="B")
-                    tg.create_task(asynclab.fetch("C", 0.25), name="C")
+                    tg.create_task(asynclab.fetch("B", 0.30), name="B")
+                    tg.create_task(asynclab.fetch("C", 0.40), name="C")
             except ExceptionGroup as group:
                 caught = group
         everything = await asyncio.gather(asynclab.fetch("A", 0.03, fail=True),
-                                          asynclab.fetch("B", 0.15), return_exceptions=True)
+                                          asynclab.fetch("B", 0.30), return_exceptions=True)
         return tl, caught, everything
 
     tl, group, everything = asyncio.run(main())
@@ -762,7 +762,7 @@ def test_the_orders_the_lesson_shows_hold_while_both_cores_are_busy():
             await named("A", 0.06)
             await named("B", 0.06)
             await c_task
-        tasks = [named("A", 0.03, fail=True), named("B", 0.15), named("C", 0.25)]
+        tasks = [named("A", 0.03, fail=True), named("B", 0.30), named("C", 0.40)]
         try:
             await asyncio.gather(*tasks)
         except ConnectionError:
