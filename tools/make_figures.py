@@ -27,7 +27,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "figures"
 
 async def three_requests():
     async with asynclab.trace() as tl:
-        await asyncio.gather(asynclab.fetch("A", 0.15), asynclab.fetch("B", 0.09),
+        await asyncio.gather(asynclab.fetch("A", 0.35), asynclab.fetch("B", 0.25),
                              asynclab.fetch("C", 0.03))
     return tl, dict(title="Three requests started together with gather (lesson 00)")
 
