@@ -274,6 +274,19 @@ def function_from(relpath, name):
     raise LookupError(f"{relpath} defines no {name!r}")
 
 
+def scenario_from(relpath, name):
+    """A playground scenario `async def name(...)` from the notebook code cell that defines it,
+    without the playground the cell goes on to make (that needs a kernel's widgets)."""
+    nb = nbformat.read(str(ROOT / relpath), as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code" and f"async def {name}(" in c.source)
+    import asyncio
+
+    import asynclab
+    namespace = {"asyncio": asyncio, "asynclab": asynclab, "time": time}   # the lesson's imports
+    exec(compile(source.split("pg = asynclab.playground")[0], relpath, "exec"), namespace)
+    return namespace[name]
+
+
 def all_notebooks():
     return [str(p.relative_to(ROOT)) for folder in ("notebooks", "solutions", "exercises")
             for p in sorted((ROOT / folder).glob("[0-9][0-9]-*.ipynb"))]

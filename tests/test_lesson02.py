@@ -23,7 +23,7 @@ import pytest
 import asynclab
 from asynclab.checks import check
 from asynclab.checks.core import CHECK_LIMIT
-from nbrun import ROOT, execute
+from nbrun import ROOT, execute, scenario_from
 
 LESSON = "notebooks/02-gather-vs-create-task.ipynb"
 SOLUTION = "solutions/02-gather-vs-create-task.ipynb"
@@ -419,12 +419,7 @@ def test_mistake_wait_given_coroutines():
 
 def test_playground_strategies():
     """The lesson's playground scenario, run the way the playground runs it."""
-    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
-    source = next(c.source for c in nb.cells if c.cell_type == "code"
-                  and "async def requests_scenario" in c.source)
-    ns = {"asyncio": asyncio, "asynclab": asynclab, "time": time}
-    exec(source.split("pg = asynclab.playground")[0], ns)
-    scenario = ns["requests_scenario"]
+    scenario = scenario_from(LESSON, "requests_scenario")
 
     async def traced(**values):
         async with asynclab.trace() as tl:

@@ -11,12 +11,11 @@ import asyncio
 import sys
 import time
 
-import nbformat
 import pytest
 
 import asynclab
 from asynclab.checks import check
-from nbrun import ROOT, execute, function_from
+from nbrun import ROOT, execute, function_from, scenario_from
 
 LESSON = "notebooks/09-patterns.ipynb"
 HAS_SHUTDOWN = sys.version_info >= (3, 13)
@@ -110,17 +109,11 @@ def test_unbounded_queue_piles_up_bounded_queue_makes_the_producer_wait():
     assert most <= 2 and "Queue.put" in waits
 
 
-def _playground_run(stalls=()):
+def _playground_run(scenario, stalls=()):
     """The playground's scenario with 1 producer, 1 consumer, maxsize=1, item_ms=100 (the lesson's
     `pg.set`), while the loop is blocked `seconds` long at each `(at, seconds)` of `stalls`, as a
     busy machine or a garbage collection would; returns the producer's Queue.put waits and the
     scenario's own count of puts that found the queue full."""
-    nb = nbformat.read(str(ROOT / LESSON), as_version=4)
-    source = next(c.source for c in nb.cells if "async def queue_scenario" in c.source)
-    namespace = {"asyncio": asyncio, "time": time}
-    exec(source.split("\npg = ")[0], namespace)         # the scenario, without the widget
-    scenario = namespace["queue_scenario"]
-
     async def stall(at, seconds):
         await asyncio.sleep(at)
         time.sleep(seconds)
@@ -141,10 +134,11 @@ def test_playground_backpressure_holds_when_the_loop_stalls():
     (twice on a quiet machine), and the lesson's assert still holds when the loop stalls 150 ms
     once or twice anywhere in the run (a stall that overlaps the consumer's 100 ms lets it catch
     up, so the count may drop to 1). Each wait the tracer drew is a put that found the queue full."""
-    assert _playground_run() == (2, 2)
+    scenario = scenario_from(LESSON, "queue_scenario")
+    assert _playground_run(scenario) == (2, 2)
     for at in (0, 40, 120):
         for stalls in ([(at / 1000, 0.15)], [(at / 1000, 0.15), (at / 1000 + 0.1, 0.15)]):
-            waits, full = _playground_run(stalls)
+            waits, full = _playground_run(scenario, stalls)
             assert waits >= 1 and waits == full, (stalls, waits, full)
 
 
